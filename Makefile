@@ -28,6 +28,14 @@ CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra $(WERROR) -Wshadow -Wno-unused-parame
 CPPFLAGS += -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += -pthread $(SANFLAGS)
 
+# Install locations (make install DESTDIR=... PREFIX=...).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
+
 BIN  = $(BUILD)/bin
 LIB  = $(BUILD)/lib
 OBJ  = $(BUILD)/obj
@@ -48,7 +56,7 @@ include libreactor/module.mk
 include daemons/common/module.mk
 include api/module.mk
 include $(filter-out daemons/common/module.mk,$(wildcard daemons/*/module.mk))
-include $(wildcard tools/*/module.mk bench/module.mk)
+include $(wildcard tools/*/module.mk bench/module.mk units/module.mk)
 include tests/module.mk
 
 all: $(PROGRAMS)

@@ -1,0 +1,202 @@
+/*
+ * liblars calls: get_host, get_route, reg_init and report, i.e. encoding the
+ * requests (SPEC §2 messages 4, 6, 7) and recognising their answers (5, 8).
+ */
+#include <string.h>
+#include <time.h>
+
+#include "api/internal.h"
+#include "proto/lars.pb-c.h"
+
+static bool ids_valid(const lars_client_t *c, int modid, int cmdid)
+{
+    return c && modid >= 0 && cmdid >= 0;
+}
+
+static void host_from_wire(lars_host_t *ret, int32_t ip, int32_t port)
+{
+    ret->ip = (uint32_t)ip;
+    ret->port = port;
+    lars_ip_to_str(ret->ip, ret->ip_str);
+}
+
+/* The agent's code as ours: unknown codes (a newer agent) are failures. */
+static int retcode_from_wire(int32_t retcode)
+{
+    if (retcode >= LARS_SUCC && retcode <= LARS_NOEXIST)
+        return retcode;
+    return LARS_SYSTEM_ERROR;
+}
+
+/* Packs msg behind a frame header into buf[LARS_REQUEST_MAX]; returns the
+ * frame length. */
+static size_t frame_pack(uint8_t *buf, int32_t msgid, const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+
+    if (len > LARS_REQUEST_MAX - LARS_FRAME_HEADER)
+        return 0;
+    protobuf_c_message_pack(msg, buf + LARS_FRAME_HEADER);
+    lars_frame_put_header(buf, msgid, (uint32_t)len);
+    return LARS_FRAME_HEADER + len;
+}
+
+/* ------------------------------------------------------------ get_host -- */
+
+typedef struct host_answer {
+    uint32_t seq;
+    int modid, cmdid;
+    int retcode;
+    lars_host_t host;
+} host_answer_t;
+
+static bool host_answer(const uint8_t *body, size_t len, void *ctx)
+{
+    host_answer_t *a = ctx;
+    Lars__GetHostResponse *rsp;
+    bool match;
+
+    rsp = lars__get_host_response__unpack(NULL, len, body);
+    if (!rsp)
+        return false;
+    match = rsp->seq == a->seq && rsp->modid == a->modid && rsp->cmdid == a->cmdid;
+    if (match) {
+        a->retcode = retcode_from_wire(rsp->retcode);
+        /* A success without a host is an agent bug; do not invent 0.0.0.0:0. */
+        if (a->retcode == LARS_SUCC && !rsp->host)
+            a->retcode = LARS_SYSTEM_ERROR;
+        else if (rsp->host)
+            host_from_wire(&a->host, rsp->host->ip, rsp->host->port);
+    }
+    lars__get_host_response__free_unpacked(rsp, NULL);
+    return match;
+}
+
+int lars_get_host(lars_client_t *c, int modid, int cmdid, lars_host_t *ret)
+{
+    Lars__GetHostRequest req = LARS__GET_HOST_REQUEST__INIT;
+    host_answer_t a = {.modid = modid, .cmdid = cmdid};
+    uint8_t frame[LARS_REQUEST_MAX];
+    size_t len;
+    int r;
+
+    if (!ids_valid(c, modid, cmdid) || !ret)
+        return LARS_EINVAL;
+    a.seq = req.seq = c->seq++;
+    req.modid = modid;
+    req.cmdid = cmdid;
+    len = frame_pack(frame, LARS__MESSAGE_ID__ID_GetHostRequest, &req.base);
+
+    r = lars_io_request(c, lars_shard(modid, cmdid), frame, len,
+                        LARS__MESSAGE_ID__ID_GetHostResponse, host_answer, &a);
+    if (r < 0)
+        return r;
+    if (a.retcode == LARS_SUCC)
+        *ret = a.host;
+    return a.retcode;
+}
+
+/* ----------------------------------------------------------- get_route -- */
+
+typedef struct route_answer {
+    int modid, cmdid;
+    lars_host_t *buf;
+    size_t cap;
+    size_t n;
+} route_answer_t;
+
+static bool route_answer(const uint8_t *body, size_t len, void *ctx)
+{
+    route_answer_t *a = ctx;
+    Lars__GetRouteResponse *rsp;
+    bool match;
+
+    rsp = lars__get_route_response__unpack(NULL, len, body);
+    if (!rsp)
+        return false;
+    match = rsp->modid == a->modid && rsp->cmdid == a->cmdid;
+    if (match) {
+        a->n = rsp->n_host;
+        for (size_t i = 0; i < rsp->n_host && i < a->cap; i++)
+            host_from_wire(&a->buf[i], rsp->host[i]->ip, rsp->host[i]->port);
+    }
+    lars__get_route_response__free_unpacked(rsp, NULL);
+    return match;
+}
+
+int lars_get_route(lars_client_t *c, int modid, int cmdid, lars_host_t *buf, size_t cap,
+                   size_t *ret_n)
+{
+    Lars__GetRouteRequest req = LARS__GET_ROUTE_REQUEST__INIT;
+    route_answer_t a = {.modid = modid, .cmdid = cmdid, .buf = buf, .cap = cap};
+    uint8_t frame[LARS_REQUEST_MAX];
+    size_t len;
+    int r;
+
+    if (ret_n)
+        *ret_n = 0;
+    if (!ids_valid(c, modid, cmdid) || !ret_n || (!buf && cap > 0))
+        return LARS_EINVAL;
+    req.modid = modid;
+    req.cmdid = cmdid;
+    len = frame_pack(frame, LARS__MESSAGE_ID__ID_API_GetRouteRequest, &req.base);
+
+    r = lars_io_request(c, lars_shard(modid, cmdid), frame, len,
+                        LARS__MESSAGE_ID__ID_API_GetRouteResponse, route_answer, &a);
+    if (r < 0)
+        return r;
+    *ret_n = a.n;
+    return a.n > 0 ? LARS_SUCC : LARS_NOEXIST;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+int lars_reg_init(lars_client_t *c, int modid, int cmdid)
+{
+    size_t n;
+    int r = LARS_NOEXIST;
+
+    for (int i = 0; i < LARS_REG_INIT_TRIES; i++) {
+        if (i > 0)
+            sleep_ms(LARS_REG_INIT_INTERVAL_MS);
+        r = lars_get_route(c, modid, cmdid, NULL, 0, &n);
+        if (r == LARS_SUCC || r == LARS_EINVAL)
+            break;
+    }
+    return r;
+}
+
+/* -------------------------------------------------------------- report -- */
+
+int lars_report_cost(lars_client_t *c, int modid, int cmdid, const lars_host_t *host, int retcode,
+                     unsigned timecost_ms)
+{
+    Lars__ReportRequest req = LARS__REPORT_REQUEST__INIT;
+    Lars__HostInfo hi = LARS__HOST_INFO__INIT;
+    uint8_t frame[LARS_REQUEST_MAX];
+    size_t len;
+
+    if (!ids_valid(c, modid, cmdid) || !host)
+        return LARS_EINVAL;
+    hi.ip = (int32_t)host->ip;
+    hi.port = host->port;
+    req.modid = modid;
+    req.cmdid = cmdid;
+    req.host = &hi;
+    req.retcode = retcode;
+    /* proto3 leaves a zero field out: timecost 0 is the original message. */
+    req.timecost_ms = timecost_ms;
+    len = frame_pack(frame, LARS__MESSAGE_ID__ID_ReportRequest, &req.base);
+    return lars_io_send(c, lars_shard(modid, cmdid), frame, len);
+}
+
+int lars_report(lars_client_t *c, int modid, int cmdid, const lars_host_t *host, int retcode)
+{
+    return lars_report_cost(c, modid, cmdid, host, retcode, 0);
+}
