@@ -18,7 +18,8 @@
 #define LARS_EX_CONFIG 78
 
 typedef enum lars_conf_type {
-    LARS_CONF_INT,         /* field: int64_t, checked against [min, max] */
+    LARS_CONF_INT,         /* field: int64_t, checked against [min, max]; libconfig 1.5
+                            * needs an L suffix on values beyond int32 */
     LARS_CONF_FLOAT,       /* field: double, checked against [fmin, fmax] */
     LARS_CONF_BOOL,        /* field: bool */
     LARS_CONF_STRING,      /* field: char * (owned, freed by lars_conf_free) */
@@ -40,7 +41,47 @@ typedef struct lars_conf_key {
     int64_t min, max;     /* INT range (both 0: no check) */
     double fmin, fmax;    /* FLOAT range (both 0: no check) */
     const char *help;     /* one line, shown by --check-config */
+    const char *const *choices; /* STRING: NULL-terminated allowed values, or NULL */
 } lars_conf_key_t;
+
+/* Key table entries. The field's type is checked at compile time:
+ *   static const lars_conf_key_t keys[] = {
+ *       LARS_CONF_INT_KEY("threads", settings_t, threads, 4, 1, 256, "worker loops"),
+ *       LARS_CONF_STRV_KEY("dns.servers", settings_t, dns_servers, "127.0.0.1:7778", "..."),
+ *   };
+ */
+#define LARS_CONF_FIELD_(T_, field, ftype)                                                       \
+    (offsetof(T_, field) +                                                                       \
+     0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((T_ *)0)->field), ftype) ? 1 : -1]))
+
+#define LARS_CONF_INT_KEY(path_, T_, field, def, min_, max_, help_)                              \
+    {.path = (path_), .type = LARS_CONF_INT, .offset = LARS_CONF_FIELD_(T_, field, int64_t),     \
+     .def_int = (def), .min = (min_), .max = (max_), .help = (help_)}
+#define LARS_CONF_FLOAT_KEY(path_, T_, field, def, min_, max_, help_)                            \
+    {.path = (path_), .type = LARS_CONF_FLOAT, .offset = LARS_CONF_FIELD_(T_, field, double),    \
+     .def_float = (def), .fmin = (min_), .fmax = (max_), .help = (help_)}
+#define LARS_CONF_BOOL_KEY(path_, T_, field, def, help_)                                         \
+    {.path = (path_), .type = LARS_CONF_BOOL, .offset = LARS_CONF_FIELD_(T_, field, bool),       \
+     .def_int = (def), .help = (help_)}
+#define LARS_CONF_STRING_KEY(path_, T_, field, def, help_)                                       \
+    {.path = (path_), .type = LARS_CONF_STRING, .offset = LARS_CONF_FIELD_(T_, field, char *),   \
+     .def_str = (def), .help = (help_)}
+/* choices_: a NULL-terminated array, e.g. (const char *const[]){"a", "b", NULL} */
+#define LARS_CONF_CHOICE_KEY(path_, T_, field, def, choices_, help_)                             \
+    {.path = (path_), .type = LARS_CONF_STRING, .offset = LARS_CONF_FIELD_(T_, field, char *),   \
+     .def_str = (def), .help = (help_), .choices = (choices_)}
+/* def: comma-separated ("" or NULL: empty list) */
+#define LARS_CONF_STRV_KEY(path_, T_, field, def, help_)                                         \
+    {.path = (path_), .type = LARS_CONF_STRING_LIST,                                               \
+     .offset = LARS_CONF_FIELD_(T_, field, lars_strv_t), .def_str = (def), .help = (help_)}
+
+#define LARS_CONF_NKEYS(keys) (sizeof(keys) / sizeof((keys)[0]))
+
+/* The levels lars_log understands, for a "log_level" choice key. */
+extern const char *const lars_conf_log_levels[];
+#define LARS_CONF_LOG_LEVEL_KEY(T_, field)                                                       \
+    LARS_CONF_CHOICE_KEY("log_level", T_, field, "info", lars_conf_log_levels,                   \
+                         "debug, info, notice, warning or error")
 
 typedef struct lars_conf_error {
     char file[512];
@@ -52,6 +93,8 @@ typedef struct lars_conf_error {
 /* Loads `path` into `settings`. A missing file is an error only when
  * must_exist (an explicit -c); otherwise every key takes its default.
  * Unknown keys are reported through `warn` (may be NULL) and are not errors.
+ * Every field is overwritten, not freed first: on a reload, load into a fresh
+ * struct and lars_conf_free() the old one.
  * Returns 0, or -EINVAL / -ENOENT / -ENOMEM with *ret_err filled. */
 int lars_conf_load(const char *path, bool must_exist, const lars_conf_key_t *keys, size_t nkeys,
                    void *settings, void (*warn)(const char *file, int line, const char *key,
@@ -61,7 +104,12 @@ int lars_conf_load(const char *path, bool must_exist, const lars_conf_key_t *key
 /* Fills every field with its default (what load does for an absent file). */
 int lars_conf_defaults(const lars_conf_key_t *keys, size_t nkeys, void *settings);
 
-/* Frees the strings and lists lars_conf_load() stored in `settings`. */
+/* Whether the list holds `s`. */
+bool lars_strv_contains(const lars_strv_t *l, const char *s);
+
+/* Frees the strings and lists lars_conf_load() stored in `settings` (and
+ * resets those fields to NULL / empty, so calling it twice is harmless).
+ * After a failed load nothing needs freeing, but calling it is safe. */
 void lars_conf_free(const lars_conf_key_t *keys, size_t nkeys, void *settings);
 
 /* Prints the effective settings as a valid config file (for --check-config). */
