@@ -61,6 +61,9 @@ void rx_loop_free(rx_loop_t *loop);
 int rx_loop_run(rx_loop_t *loop);
 /* Any thread. */
 void rx_loop_stop(rx_loop_t *loop);
+/* True on the thread that runs (or last ran) the loop; before the loop first
+ * runs, on the thread that created it. Pool loops belong to their threads as
+ * soon as rx_pool_start returns. */
 bool rx_loop_in_thread(const rx_loop_t *loop);
 /* Monotonic milliseconds, cached at the start of the current iteration. */
 uint64_t rx_loop_now(const rx_loop_t *loop);
@@ -74,7 +77,9 @@ void *rx_loop_data(const rx_loop_t *loop);
 /* Index of the loop inside its pool (0 for a loop outside any pool). */
 unsigned rx_loop_index(const rx_loop_t *loop);
 
-/* fd handlers; at most one handler per fd. events: RX_READ | RX_WRITE. */
+/* fd handlers; at most one handler per fd (-EEXIST), events RX_READ |
+ * RX_WRITE (0: registered but quiet); mod and del of an fd without a handler
+ * give -ENOENT. */
 int rx_io_add(rx_loop_t *loop, int fd, uint32_t events, rx_io_cb cb, void *arg);
 int rx_io_mod(rx_loop_t *loop, int fd, uint32_t events);
 /* Safe to call from any handler, including for an fd whose events are still
@@ -83,23 +88,31 @@ int rx_io_del(rx_loop_t *loop, int fd);
 
 /* Runs cb on the owning thread after the current batch of events. */
 int rx_loop_defer(rx_loop_t *loop, rx_task_cb cb, void *arg);
-/* Any thread: queues cb to run on the loop's thread and wakes it. The queue
- * grows as needed (amortised, no allocation per task at steady state);
- * returns -ENOMEM if it cannot, -ESHUTDOWN once the loop is freed. */
+/* Any thread: queues cb to run on the loop's thread and wakes it; tasks of
+ * one producer run in the order posted. The queue grows as needed
+ * (amortised, no allocation per task at steady state); returns -ENOMEM if it
+ * cannot, -ESHUTDOWN once rx_loop_run has returned (until it runs again):
+ * a post either runs exactly once or fails. */
 int rx_loop_post(rx_loop_t *loop, rx_task_cb cb, void *arg);
 
 /* ------------------------------------------------------------- timers -- */
 
-/* First fires after delay_ms; then every period_ms if period_ms > 0, else
- * once (a one-shot timer is freed after its callback returns). Returns NULL
- * on allocation failure. */
+/* First fires after delay_ms (from rx_loop_now); then every period_ms if
+ * period_ms > 0 (periods missed during a stall are skipped, not caught up),
+ * else once (a one-shot timer is freed after its callback returns). Timers
+ * with the same deadline fire in the order they were armed (added, reset or
+ * re-armed); a timer armed by a callback fires in a later pass at the
+ * earliest. Returns NULL on allocation failure. */
 rx_timer_t *rx_timer_add(rx_loop_t *loop, uint64_t delay_ms, uint64_t period_ms, rx_timer_cb cb,
                          void *arg);
 /* Cancels and frees a pending timer; safe inside the timer's own callback.
  * Accepts NULL. Never call it on a one-shot timer that has already fired. */
 void rx_timer_cancel(rx_loop_t *loop, rx_timer_t *timer);
-/* Moves the next expiry to now + delay_ms (keeps the period). */
+/* Moves the next expiry to now + delay_ms (keeps the period). Inside the
+ * callback of a one-shot timer it re-arms it (the timer is then not freed);
+ * on a timer cancelled in its own callback it does nothing. */
 void rx_timer_reset(rx_loop_t *loop, rx_timer_t *timer, uint64_t delay_ms);
+/* Timers not yet freed (pending, or firing right now). */
 size_t rx_timer_count(const rx_loop_t *loop);
 
 /* --------------------------------------------------------------- pool -- */
@@ -108,6 +121,8 @@ typedef struct rx_pool rx_pool_t;
 
 /* n loops, each run by its own thread named "<name>-<i>" once started. */
 rx_pool_t *rx_pool_new(unsigned n, const char *name);
+/* Returns once every thread runs its loop; -EALREADY if called twice. A pool
+ * is started at most once. */
 int rx_pool_start(rx_pool_t *pool);
 unsigned rx_pool_size(const rx_pool_t *pool);
 rx_loop_t *rx_pool_loop(const rx_pool_t *pool, unsigned i);
@@ -160,7 +175,8 @@ void rx_buf_release(rx_buf_t *b);
 ssize_t rx_buf_read_fd(rx_buf_t *b, int fd, size_t hint);
 /* One write(2) from the head; consumes what was written. */
 ssize_t rx_buf_write_fd(rx_buf_t *b, int fd);
-/* Drops this thread's cached storage (call before a thread exits). */
+/* Drops this thread's cached storage. Storage returns to the cache of the
+ * thread that releases it; a thread's cache is also emptied when it exits. */
 void rx_buf_pool_trim(void);
 
 /* ------------------------------------------------------------ framing -- */
@@ -335,7 +351,8 @@ typedef struct rx_tcp_client_config {
     uint32_t max_frame;       /* 0: RX_FRAME_MAX_DEFAULT */
     /* Frames queued while disconnected (and unsent ones of a lost
      * connection, except a partially written frame, which is dropped) are
-     * kept up to max_pending bytes (0: 1 MiB) and sent after on_connect
+     * kept up to max_pending bytes (0: 1 MiB; the bound covers unsent
+     * output while connected too) and sent after on_connect
      * returns; beyond that, sends fail with -ENOBUFS. */
     size_t max_pending;
     /* Reconnect backoff: starts at backoff_min_ms (0: 100), doubles on each
@@ -361,7 +378,8 @@ bool rx_tcp_client_connected(const rx_tcp_client_t *cli);
 /* Index in servers of the current (or last tried) server. */
 unsigned rx_tcp_client_server_index(const rx_tcp_client_t *cli);
 const rx_stats_t *rx_tcp_client_stats(const rx_tcp_client_t *cli);
-/* Owner loop, or after the loop stopped. Accepts NULL. */
+/* Owner loop, or after the loop stopped; not from inside the client's own
+ * callbacks. Accepts NULL. */
 void rx_tcp_client_free(rx_tcp_client_t *cli);
 
 /* ---------------------------------------------------------------- UDP -- */
@@ -377,6 +395,7 @@ typedef struct rx_udp_server_config {
 } rx_udp_server_config_t;
 
 rx_udp_server_t *rx_udp_server_new(const rx_udp_server_config_t *cfg, int *ret_err);
+/* Owner loop, or before the loop runs. */
 int rx_udp_server_start(rx_udp_server_t *srv);
 /* Owner loop, or after the loop stopped. Closes the fd. Accepts NULL. */
 void rx_udp_server_free(rx_udp_server_t *srv);
@@ -399,10 +418,30 @@ typedef struct rx_udp_client_config {
 } rx_udp_client_config_t;
 
 rx_udp_client_t *rx_udp_client_new(const rx_udp_client_config_t *cfg, int *ret_err);
+/* Owner loop, or before the loop runs. */
 int rx_udp_client_start(rx_udp_client_t *cli);
 int rx_udp_client_send(rx_udp_client_t *cli, int32_t msgid, const void *body, uint32_t len);
 const rx_stats_t *rx_udp_client_stats(const rx_udp_client_t *cli);
 void rx_udp_client_free(rx_udp_client_t *cli);
+
+/* ------------------------------------------------------------ backoff -- */
+
+/* Reconnect delays (SPEC section 12): the base starts at min_ms, doubles after
+ * each failure up to max_ms; every delay is the base +-20 % (uniform jitter),
+ * so a fleet that lost the same server does not come back in lockstep. A
+ * zeroed rx_backoff_t is valid: 100 ms .. 5000 ms. Not thread-safe. */
+typedef struct rx_backoff {
+    uint32_t min_ms; /* 0: 100 */
+    uint32_t max_ms; /* 0: 5000 */
+    uint32_t base_ms; /* next base; 0: min_ms */
+    uint64_t rng;     /* jitter state; 0: seeded on first use */
+} rx_backoff_t;
+
+void rx_backoff_init(rx_backoff_t *b, uint32_t min_ms, uint32_t max_ms);
+/* The delay before the next attempt; advances the sequence. */
+uint32_t rx_backoff_next_ms(rx_backoff_t *b);
+/* After a success: the next delay is min_ms again (with jitter). */
+void rx_backoff_reset(rx_backoff_t *b);
 
 /* ------------------------------------------------------------ address -- */
 
