@@ -1,0 +1,973 @@
+/*
+ * TCP message server: accepts on one loop, hands each connection to a worker
+ * loop (round-robin through rx_loop_post), and there reads frames, dispatches
+ * them through the router and buffers replies.
+ *
+ * Ownership. A connection belongs to its shard (one per worker loop) and is
+ * touched only by that loop's thread. The server outlives everything that may
+ * still reach it through a loop: every connection and every posted task holds
+ * a reference (srv->refs), and rx_tcp_server_shutdown() waits for them all.
+ *
+ * Steady state allocates nothing per message: input and output use rx_buf
+ * storage (a per-thread pool), cross-thread sends go through a per-shard
+ * inbox whose two byte arrays are swapped and reused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "libreactor/internal.h"
+
+#define READ_HINT 4096
+/* How long accepting pauses when the process is out of fds and cannot shed. */
+#define ACCEPT_PAUSE_MS 100
+/* Bytes of rx_conn_send_ref traffic a shard may hold before refusing. */
+#define INBOX_MAX (64u << 20)
+
+typedef struct conn_shard conn_shard_t;
+
+struct rx_conn {
+    rx_tcp_server_t *srv;
+    conn_shard_t *shard;
+    rx_loop_t *loop;
+    int fd;
+    uint64_t id;
+    struct sockaddr_in peer;
+    void *data;
+    rx_buf_t in;
+    rx_buf_t out;
+    rx_timer_t *idle_timer;
+    uint64_t last_read_ms;
+    size_t frame_len; /* reserved by rx_conn_frame_begin, not yet committed */
+    unsigned busy;    /* our frames on the stack that hold the connection */
+    bool opened;      /* on_open ran, so on_close will */
+    bool closed;
+    bool want_write;
+};
+
+/* Open addressing (linear probing, backward-shift delete) keyed by id, so
+ * that send_ref finds a connection without a lock or a per-connection
+ * allocation. */
+typedef struct conn_table {
+    rx_conn_t **slots;
+    size_t cap;
+    size_t count;
+    unsigned shift;
+} conn_table_t;
+
+typedef struct inbox {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} inbox_t;
+
+/* One frame for rx_conn_send_ref, followed by its body padded to 8 bytes. */
+typedef struct inbox_rec {
+    uint64_t id;
+    int32_t msgid;
+    uint32_t len;
+} inbox_rec_t;
+
+struct conn_shard {
+    rx_tcp_server_t *srv;
+    rx_loop_t *loop;
+    conn_table_t table; /* loop thread only */
+    pthread_mutex_t lock;
+    inbox_t pending;   /* guarded by lock */
+    bool drain_posted; /* guarded by lock */
+    inbox_t draining;  /* loop thread only */
+};
+
+struct rx_tcp_server {
+    rx_tcp_server_config_t cfg;
+    int listen_fd;
+    int reserve_fd; /* closed to make room for shedding when out of fds */
+    int port;
+    bool started;
+    bool listening;           /* accept loop only */
+    rx_timer_t *resume_timer; /* accept loop only */
+    unsigned next_shard;      /* accept loop only */
+    conn_shard_t *shards;
+    unsigned nshards;
+    _Atomic uint64_t next_id;
+    atomic_uint nconns;
+    atomic_uint refs;
+    atomic_bool stopping;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    rx_stats_t stats;
+};
+
+static void conn_close(rx_conn_t *conn);
+
+/* ------------------------------------------------------------ refcount -- */
+
+static void server_ref(rx_tcp_server_t *srv)
+{
+    atomic_fetch_add(&srv->refs, 1);
+}
+
+/* The caller must not touch srv afterwards: shutdown may be waiting. */
+static void server_unref(rx_tcp_server_t *srv)
+{
+    if (atomic_fetch_sub(&srv->refs, 1) == 1) {
+        pthread_mutex_lock(&srv->lock);
+        pthread_cond_broadcast(&srv->cond);
+        pthread_mutex_unlock(&srv->lock);
+    }
+}
+
+/* Posts a task that holds a reference on srv; the task drops it. */
+static int server_post(rx_tcp_server_t *srv, rx_loop_t *loop, rx_task_cb cb, void *arg)
+{
+    int err;
+
+    server_ref(srv);
+    err = rx_loop_post(loop, cb, arg);
+    if (err < 0)
+        server_unref(srv);
+    return err;
+}
+
+/* --------------------------------------------------------------- table -- */
+
+static size_t table_home(const conn_table_t *t, uint64_t id)
+{
+    /* Fibonacci hashing: ids of one shard are strided, so use high bits. */
+    return (size_t)((id * 0x9E3779B97F4A7C15ull) >> t->shift);
+}
+
+static int table_grow(conn_table_t *t)
+{
+    size_t ncap = t->cap ? t->cap * 2 : 64;
+    conn_table_t n = {.cap = ncap, .shift = 64 - (unsigned)__builtin_ctzll(ncap)};
+
+    n.slots = calloc(ncap, sizeof(*n.slots));
+    if (!n.slots)
+        return -ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        rx_conn_t *c = t->slots[i];
+        if (!c)
+            continue;
+        size_t j = table_home(&n, c->id);
+        while (n.slots[j])
+            j = (j + 1) & (ncap - 1);
+        n.slots[j] = c;
+        n.count++;
+    }
+    free(t->slots);
+    *t = n;
+    return 0;
+}
+
+static int table_insert(conn_table_t *t, rx_conn_t *conn)
+{
+    size_t i;
+
+    if ((t->count + 1) * 2 > t->cap) {
+        int err = table_grow(t);
+        if (err < 0)
+            return err;
+    }
+    i = table_home(t, conn->id);
+    while (t->slots[i])
+        i = (i + 1) & (t->cap - 1);
+    t->slots[i] = conn;
+    t->count++;
+    return 0;
+}
+
+static size_t table_index(const conn_table_t *t, uint64_t id)
+{
+    size_t i;
+
+    if (t->count == 0)
+        return SIZE_MAX;
+    for (i = table_home(t, id); t->slots[i]; i = (i + 1) & (t->cap - 1))
+        if (t->slots[i]->id == id)
+            return i;
+    return SIZE_MAX;
+}
+
+static rx_conn_t *table_find(const conn_table_t *t, uint64_t id)
+{
+    size_t i = table_index(t, id);
+
+    return i == SIZE_MAX ? NULL : t->slots[i];
+}
+
+static void table_remove(conn_table_t *t, uint64_t id)
+{
+    size_t mask = t->cap - 1, i = table_index(t, id), j;
+
+    if (i == SIZE_MAX)
+        return;
+    t->slots[i] = NULL;
+    t->count--;
+    /* Pull back every later entry of the run whose home is not in (i, j]. */
+    for (j = (i + 1) & mask; t->slots[j]; j = (j + 1) & mask) {
+        size_t k = table_home(t, t->slots[j]->id);
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays)
+            continue;
+        t->slots[i] = t->slots[j];
+        t->slots[j] = NULL;
+        i = j;
+    }
+}
+
+/* ---------------------------------------------------------- connection -- */
+
+static void conn_finish(rx_conn_t *conn)
+{
+    rx_tcp_server_t *srv = conn->srv;
+
+    if (conn->opened && srv->cfg.on_close) {
+        conn->busy++;
+        srv->cfg.on_close(conn, srv->cfg.arg);
+        conn->busy--;
+    }
+    rx_buf_release(&conn->in);
+    rx_buf_release(&conn->out);
+    free(conn);
+    atomic_fetch_sub(&srv->nconns, 1);
+    server_unref(srv);
+}
+
+static void conn_close(rx_conn_t *conn)
+{
+    if (conn->closed)
+        return;
+    conn->closed = true;
+    if (conn->opened) {
+        rx_io_del(conn->loop, conn->fd);
+        table_remove(&conn->shard->table, conn->id);
+        rx_stat_inc(&conn->srv->stats.conns_closed);
+    }
+    close(conn->fd);
+    conn->fd = -1;
+    rx_timer_cancel(conn->loop, conn->idle_timer);
+    conn->idle_timer = NULL;
+    if (conn->busy == 0)
+        conn_finish(conn);
+}
+
+static void conn_update_interest(rx_conn_t *conn)
+{
+    bool pending = rx_buf_len(&conn->out) > 0;
+
+    if (pending == conn->want_write)
+        return;
+    if (rx_io_mod(conn->loop, conn->fd, pending ? RX_READ | RX_WRITE : RX_READ) < 0) {
+        conn_close(conn);
+        return;
+    }
+    conn->want_write = pending;
+}
+
+/* Writes what the kernel takes; EPOLLOUT is asked for only while output is
+ * left over. May close (and, when not busy, free) the connection. */
+static void conn_flush(rx_conn_t *conn)
+{
+    while (rx_buf_len(&conn->out) > 0) {
+        ssize_t n = rx_buf_write_fd(&conn->out, conn->fd);
+        if (n == -EAGAIN || n == 0)
+            break;
+        if (n < 0) {
+            conn_close(conn);
+            return;
+        }
+    }
+    if (rx_buf_len(&conn->out) == 0 && conn->frame_len == 0)
+        rx_buf_release(&conn->out);
+    conn_update_interest(conn);
+}
+
+/* Room for one frame of len body bytes, header written; NULL with *ret_err.
+ * Going over max_output closes the connection as a slow reader. */
+static uint8_t *conn_frame_reserve(rx_conn_t *conn, int32_t msgid, uint32_t len, int *ret_err)
+{
+    rx_tcp_server_t *srv = conn->srv;
+    size_t total = RX_FRAME_HDR + (size_t)len;
+    uint8_t *p = NULL;
+    int err = 0;
+
+    if (conn->closed) {
+        rx_stat_inc(&srv->stats.sends_refused);
+        *ret_err = -ENOTCONN;
+        return NULL;
+    }
+    if (len > INT32_MAX) {
+        *ret_err = -EINVAL;
+        return NULL;
+    }
+    if (rx_buf_len(&conn->out) + total > srv->cfg.max_output)
+        err = -ENOBUFS;
+    else if (!(p = rx_buf_reserve(&conn->out, total, &err)))
+        err = err ? err : -ENOMEM;
+    if (err == -ENOBUFS) {
+        rx_stat_inc(&srv->stats.sends_refused);
+        rx_stat_inc(&srv->stats.conns_slow_closed);
+        conn_close(conn);
+    }
+    if (err < 0) {
+        *ret_err = err;
+        return NULL;
+    }
+    rx_frame_put_header(p, msgid, len);
+    return p + RX_FRAME_HDR;
+}
+
+static int conn_send(rx_conn_t *conn, int32_t msgid, const void *body, uint32_t len)
+{
+    int err;
+    uint8_t *p = conn_frame_reserve(conn, msgid, len, &err);
+
+    if (!p)
+        return err;
+    if (len)
+        memcpy(p, body, len);
+    rx_buf_commit(&conn->out, RX_FRAME_HDR + (size_t)len);
+    rx_stat_inc(&conn->srv->stats.frames_out);
+    /* Inside this connection's handler the flush happens once at its end;
+     * while the socket is full, EPOLLOUT does it. */
+    if (conn->busy == 0 && !conn->want_write)
+        conn_flush(conn);
+    return 0;
+}
+
+static void conn_dispatch_frames(rx_conn_t *conn)
+{
+    rx_tcp_server_t *srv = conn->srv;
+
+    while (!conn->closed) {
+        rx_frame_t f;
+        ssize_t n =
+            rx_frame_parse(rx_buf_peek(&conn->in), rx_buf_len(&conn->in), srv->cfg.max_frame, &f);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            rx_stat_inc(&srv->stats.frames_bad);
+            conn_close(conn);
+            return;
+        }
+        rx_msg_t msg = {
+            .msgid = f.msgid,
+            .len = f.len,
+            .body = f.body,
+            .loop = conn->loop,
+            .conn = conn,
+        };
+        if (rx_router_dispatch(srv->cfg.router, &msg) == -ENOENT)
+            rx_stat_inc(&srv->stats.frames_unknown);
+        else
+            rx_stat_inc(&srv->stats.frames_in);
+        rx_buf_consume(&conn->in, (size_t)n);
+    }
+}
+
+static void conn_read(rx_conn_t *conn)
+{
+    ssize_t n = rx_buf_read_fd(&conn->in, conn->fd, rx_frame_read_hint(&conn->in, READ_HINT));
+
+    if (n == -EAGAIN)
+        return;
+    if (n <= 0) {
+        conn_close(conn);
+        return;
+    }
+    conn->last_read_ms = rx_loop_now(conn->loop);
+    conn_dispatch_frames(conn);
+    if (rx_buf_len(&conn->in) == 0)
+        rx_buf_release(&conn->in);
+}
+
+static void conn_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    rx_conn_t *conn = arg;
+
+    conn->busy++;
+    if (events & (RX_READ | RX_HUP | RX_ERROR))
+        conn_read(conn);
+    if (!conn->closed)
+        conn_flush(conn);
+    conn->busy--;
+    if (conn->closed && conn->busy == 0)
+        conn_finish(conn);
+}
+
+/* The timer fires idle_timeout after it was armed; reads only note the time
+ * (no heap operation per read), and the timer moves itself to the real
+ * deadline when it finds the connection was active meanwhile. */
+static void conn_on_idle(rx_loop_t *loop, rx_timer_t *timer, void *arg)
+{
+    rx_conn_t *conn = arg;
+    uint64_t idle = conn->srv->cfg.idle_timeout_ms;
+    uint64_t since = rx_loop_now(loop) - conn->last_read_ms;
+
+    if (since < idle) {
+        rx_timer_reset(loop, timer, idle - since);
+        return;
+    }
+    rx_stat_inc(&conn->srv->stats.conns_idle_closed);
+    conn_close(conn);
+}
+
+/* On the connection's loop: registers it and runs on_open. */
+static void conn_attach(rx_conn_t *conn)
+{
+    rx_tcp_server_t *srv = conn->srv;
+
+    if (atomic_load(&srv->stopping))
+        goto out_close;
+    if (rx_io_add(conn->loop, conn->fd, RX_READ, conn_on_io, conn) < 0)
+        goto out_close;
+    if (table_insert(&conn->shard->table, conn) < 0)
+        goto out_io_del;
+    if (srv->cfg.idle_timeout_ms) {
+        conn->idle_timer =
+            rx_timer_add(conn->loop, srv->cfg.idle_timeout_ms, 0, conn_on_idle, conn);
+        if (!conn->idle_timer)
+            goto out_table_remove;
+    }
+    conn->last_read_ms = rx_loop_now(conn->loop);
+    conn->opened = true;
+    rx_stat_inc(&srv->stats.conns_accepted);
+    if (srv->cfg.on_open) {
+        conn->busy++;
+        srv->cfg.on_open(conn, srv->cfg.arg);
+        conn->busy--;
+    }
+    if (!conn->closed)
+        conn_flush(conn);
+    if (conn->closed && conn->busy == 0)
+        conn_finish(conn);
+    return;
+
+out_table_remove:
+    table_remove(&conn->shard->table, conn->id);
+out_io_del:
+    rx_io_del(conn->loop, conn->fd);
+out_close:
+    conn_close(conn);
+}
+
+static void conn_attach_task(rx_loop_t *loop, void *arg)
+{
+    rx_conn_t *conn = arg;
+    rx_tcp_server_t *srv = conn->srv;
+
+    /* The connection holds its own reference; drop the task's. */
+    conn_attach(conn);
+    server_unref(srv);
+}
+
+/* -------------------------------------------------------------- accept -- */
+
+static void server_accept_one(rx_tcp_server_t *srv, int fd, const struct sockaddr_in *peer)
+{
+    conn_shard_t *shard;
+    rx_conn_t *conn;
+    int one = 1;
+
+    if (atomic_load(&srv->stopping) ||
+        (srv->cfg.max_conns && atomic_load(&srv->nconns) >= srv->cfg.max_conns))
+        goto out_refuse;
+    conn = calloc(1, sizeof(*conn));
+    if (!conn)
+        goto out_refuse;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    shard = &srv->shards[srv->next_shard++ % srv->nshards];
+    *conn = (rx_conn_t){
+        .srv = srv,
+        .shard = shard,
+        .loop = shard->loop,
+        .fd = fd,
+        .id = atomic_fetch_add(&srv->next_id, 1) + 1,
+        .peer = *peer,
+    };
+    atomic_fetch_add(&srv->nconns, 1);
+    server_ref(srv);
+    if (shard->loop == srv->cfg.accept_loop)
+        conn_attach(conn);
+    else if (server_post(srv, shard->loop, conn_attach_task, conn) < 0)
+        conn_close(conn);
+    return;
+
+out_refuse:
+    rx_stat_inc(&srv->stats.conns_refused);
+    close(fd);
+}
+
+static void server_on_accept(rx_loop_t *loop, int fd, uint32_t events, void *arg);
+
+static void server_listen(rx_tcp_server_t *srv)
+{
+    if (srv->listening || srv->listen_fd < 0 || atomic_load(&srv->stopping))
+        return;
+    if (rx_io_add(srv->cfg.accept_loop, srv->listen_fd, RX_READ, server_on_accept, srv) == 0)
+        srv->listening = true;
+}
+
+static void server_on_resume(rx_loop_t *loop, rx_timer_t *timer, void *arg)
+{
+    rx_tcp_server_t *srv = arg;
+
+    srv->resume_timer = NULL;
+    server_listen(srv);
+}
+
+/* Stops accepting for a moment: level-triggered epoll would otherwise report
+ * the pending connection again at once and spin. */
+static void server_pause(rx_tcp_server_t *srv)
+{
+    if (srv->resume_timer)
+        return;
+    srv->resume_timer =
+        rx_timer_add(srv->cfg.accept_loop, ACCEPT_PAUSE_MS, 0, server_on_resume, srv);
+    if (!srv->resume_timer)
+        return; /* keep listening: spinning beats going deaf */
+    rx_io_del(srv->cfg.accept_loop, srv->listen_fd);
+    srv->listening = false;
+}
+
+/* Out of fds: give the spare fd back, accept one connection and close it at
+ * once, so the client is told instead of waiting in the backlog. */
+static bool server_shed(rx_tcp_server_t *srv)
+{
+    int fd;
+
+    if (srv->reserve_fd < 0)
+        return false;
+    close(srv->reserve_fd);
+    fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        rx_stat_inc(&srv->stats.conns_refused);
+    }
+    srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd >= 0;
+}
+
+static void server_on_accept(rx_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    rx_tcp_server_t *srv = arg;
+
+    for (;;) {
+        struct sockaddr_in peer;
+        socklen_t plen = sizeof(peer);
+        int cfd = accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (cfd >= 0) {
+            server_accept_one(srv, cfd, &peer);
+            continue;
+        }
+        switch (errno) {
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+        case EPERM:
+            continue;
+        case EMFILE:
+        case ENFILE:
+            if (server_shed(srv))
+                continue;
+            server_pause(srv);
+            return;
+        case ENOBUFS:
+        case ENOMEM:
+            server_pause(srv);
+            return;
+        default: /* EAGAIN, or nothing we could do better than wait */
+            return;
+        }
+    }
+}
+
+static void server_start_task(rx_loop_t *loop, void *arg)
+{
+    rx_tcp_server_t *srv = arg;
+
+    server_listen(srv);
+    server_unref(srv);
+}
+
+static void server_stop_accept_task(rx_loop_t *loop, void *arg)
+{
+    rx_tcp_server_t *srv = arg;
+
+    rx_timer_cancel(loop, srv->resume_timer);
+    srv->resume_timer = NULL;
+    if (srv->listening)
+        rx_io_del(loop, srv->listen_fd);
+    srv->listening = false;
+    /* Free the port now: a restarted server may want it at once. */
+    close(srv->listen_fd);
+    srv->listen_fd = -1;
+    server_unref(srv);
+}
+
+/* ------------------------------------------------------------ send_ref -- */
+
+static size_t inbox_rec_size(uint32_t len)
+{
+    return sizeof(inbox_rec_t) + (((size_t)len + 7) & ~(size_t)7);
+}
+
+static int inbox_append(inbox_t *ib, uint64_t id, int32_t msgid, const void *body, uint32_t len)
+{
+    size_t need = ib->len + inbox_rec_size(len);
+    inbox_rec_t rec = {.id = id, .msgid = msgid, .len = len};
+
+    if (need > INBOX_MAX)
+        return -ENOBUFS;
+    if (need > ib->cap) {
+        size_t ncap = ib->cap ? ib->cap : 4096;
+        uint8_t *p;
+        while (ncap < need)
+            ncap *= 2;
+        p = realloc(ib->data, ncap);
+        if (!p)
+            return -ENOMEM;
+        ib->data = p;
+        ib->cap = ncap;
+    }
+    memcpy(ib->data + ib->len, &rec, sizeof(rec));
+    if (len)
+        memcpy(ib->data + ib->len + sizeof(rec), body, len);
+    ib->len = need;
+    return 0;
+}
+
+static void shard_drain_task(rx_loop_t *loop, void *arg)
+{
+    conn_shard_t *shard = arg;
+    rx_tcp_server_t *srv = shard->srv;
+    inbox_t tmp;
+
+    pthread_mutex_lock(&shard->lock);
+    tmp = shard->pending;
+    shard->pending = shard->draining;
+    shard->draining = tmp;
+    shard->drain_posted = false;
+    pthread_mutex_unlock(&shard->lock);
+
+    for (size_t off = 0; off < shard->draining.len;) {
+        inbox_rec_t rec;
+        rx_conn_t *conn;
+
+        memcpy(&rec, shard->draining.data + off, sizeof(rec));
+        conn = table_find(&shard->table, rec.id);
+        if (conn)
+            conn_send(conn, rec.msgid, shard->draining.data + off + sizeof(rec), rec.len);
+        else
+            rx_stat_inc(&srv->stats.sends_refused);
+        off += inbox_rec_size(rec.len);
+    }
+    shard->draining.len = 0;
+    server_unref(srv);
+}
+
+static conn_shard_t *server_shard_of(rx_tcp_server_t *srv, const rx_loop_t *loop)
+{
+    for (unsigned i = 0; i < srv->nshards; i++)
+        if (srv->shards[i].loop == loop)
+            return &srv->shards[i];
+    return NULL;
+}
+
+int rx_conn_send_ref(rx_tcp_server_t *srv, rx_conn_ref_t ref, int32_t msgid, const void *body,
+                     uint32_t len)
+{
+    conn_shard_t *shard = server_shard_of(srv, ref.loop);
+    bool post;
+    int err;
+
+    if (!shard || len > INT32_MAX)
+        return -EINVAL;
+    /* The reference before the check: shutdown sets stopping, then waits for
+     * refs to drop to 0, so one of the two sees the other. */
+    server_ref(srv);
+    if (atomic_load(&srv->stopping)) {
+        err = -ESHUTDOWN;
+        goto out_unref;
+    }
+    pthread_mutex_lock(&shard->lock);
+    err = inbox_append(&shard->pending, ref.id, msgid, body, len);
+    post = err == 0 && !shard->drain_posted;
+    if (post)
+        shard->drain_posted = true;
+    pthread_mutex_unlock(&shard->lock);
+    if (err < 0)
+        goto out_unref;
+    if (!post)
+        goto out_unref_ok;
+    /* The posted drain takes over our reference. */
+    err = rx_loop_post(shard->loop, shard_drain_task, shard);
+    if (err == 0)
+        return 0;
+    pthread_mutex_lock(&shard->lock);
+    shard->drain_posted = false;
+    pthread_mutex_unlock(&shard->lock);
+out_unref:
+    rx_stat_inc(&srv->stats.sends_refused);
+out_unref_ok:
+    server_unref(srv);
+    return err;
+}
+
+/* ------------------------------------------------------------ shutdown -- */
+
+static void shard_close_all_task(rx_loop_t *loop, void *arg)
+{
+    conn_shard_t *shard = arg;
+    conn_table_t *t = &shard->table;
+    rx_tcp_server_t *srv = shard->srv;
+
+    /* Closing removes from the table, which may shift a later entry into
+     * the slot just emptied: look at each slot until it stays empty. */
+    while (t->count > 0)
+        for (size_t i = 0; i < t->cap; i++)
+            while (t->slots[i])
+                conn_close(t->slots[i]);
+    server_unref(srv);
+}
+
+void rx_tcp_server_shutdown(rx_tcp_server_t *srv)
+{
+    if (!srv || atomic_exchange(&srv->stopping, true))
+        return;
+    if (srv->started)
+        server_post(srv, srv->cfg.accept_loop, server_stop_accept_task, srv);
+    for (unsigned i = 0; i < srv->nshards; i++)
+        server_post(srv, srv->shards[i].loop, shard_close_all_task, &srv->shards[i]);
+    pthread_mutex_lock(&srv->lock);
+    while (atomic_load(&srv->refs) > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&srv->cond, &srv->lock, &ts);
+    }
+    pthread_mutex_unlock(&srv->lock);
+}
+
+/* --------------------------------------------------------- public API -- */
+
+static int server_open_listener(rx_tcp_server_t *srv, const char *addr)
+{
+    struct sockaddr_in sa;
+    int fd, one = 1, err;
+
+    err = rx_addr_parse(addr, &sa);
+    if (err < 0)
+        return err;
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0) {
+        err = -errno;
+        close(fd);
+        return err;
+    }
+    srv->listen_fd = fd;
+    return 0;
+}
+
+static int server_init_shards(rx_tcp_server_t *srv)
+{
+    const rx_tcp_server_config_t *cfg = &srv->cfg;
+
+    srv->nshards = cfg->workers ? rx_pool_size(cfg->workers) : 1;
+    if (srv->nshards == 0)
+        return -EINVAL;
+    srv->shards = calloc(srv->nshards, sizeof(*srv->shards));
+    if (!srv->shards)
+        return -ENOMEM;
+    for (unsigned i = 0; i < srv->nshards; i++) {
+        conn_shard_t *shard = &srv->shards[i];
+        shard->srv = srv;
+        shard->loop = cfg->workers ? rx_pool_loop(cfg->workers, i) : cfg->accept_loop;
+        pthread_mutex_init(&shard->lock, NULL);
+    }
+    return 0;
+}
+
+rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_err)
+{
+    rx_tcp_server_t *srv;
+    struct sockaddr_in sa;
+    socklen_t slen = sizeof(sa);
+    int err;
+
+    if (!cfg->accept_loop || !cfg->router || (cfg->listen_fd < 0 && !cfg->listen_addr)) {
+        err = -EINVAL;
+        goto out;
+    }
+    srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        err = -ENOMEM;
+        goto out;
+    }
+    srv->cfg = *cfg;
+    if (!srv->cfg.max_frame)
+        srv->cfg.max_frame = RX_FRAME_MAX_DEFAULT;
+    /* A frame must fit in one input buffer. */
+    if (srv->cfg.max_frame > RX_BUF_MAX - RX_FRAME_HDR)
+        srv->cfg.max_frame = RX_BUF_MAX - RX_FRAME_HDR;
+    if (!srv->cfg.max_output || srv->cfg.max_output > RX_BUF_MAX)
+        srv->cfg.max_output = RX_BUF_MAX;
+    srv->listen_fd = -1;
+    srv->reserve_fd = -1;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_cond_init(&srv->cond, NULL);
+    err = server_init_shards(srv);
+    if (err < 0)
+        goto out_free;
+    if (cfg->listen_fd >= 0) {
+        srv->listen_fd = cfg->listen_fd;
+        err = rx_fd_set_nonblock(srv->listen_fd);
+    } else {
+        err = server_open_listener(srv, cfg->listen_addr);
+    }
+    if (err < 0)
+        goto out_free;
+    if (getsockname(srv->listen_fd, (struct sockaddr *)&sa, &slen) < 0) {
+        err = -errno;
+        goto out_free;
+    }
+    srv->port = sa.sin_family == AF_INET ? ntohs(sa.sin_port) : 0;
+    srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return srv;
+
+out_free:
+    rx_tcp_server_free(srv);
+out:
+    if (ret_err)
+        *ret_err = err;
+    return NULL;
+}
+
+int rx_tcp_server_start(rx_tcp_server_t *srv)
+{
+    int err;
+
+    if (srv->started)
+        return -EALREADY;
+    /* Always through the queue: the caller may run before the loop's thread
+     * took the loop, and the fd table is the loop thread's alone. */
+    err = server_post(srv, srv->cfg.accept_loop, server_start_task, srv);
+    if (err == 0)
+        srv->started = true;
+    return err;
+}
+
+void rx_tcp_server_free(rx_tcp_server_t *srv)
+{
+    if (!srv)
+        return;
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
+    if (srv->reserve_fd >= 0)
+        close(srv->reserve_fd);
+    for (unsigned i = 0; srv->shards && i < srv->nshards; i++) {
+        conn_shard_t *shard = &srv->shards[i];
+        free(shard->table.slots);
+        free(shard->pending.data);
+        free(shard->draining.data);
+        pthread_mutex_destroy(&shard->lock);
+    }
+    free(srv->shards);
+    pthread_cond_destroy(&srv->cond);
+    pthread_mutex_destroy(&srv->lock);
+    free(srv);
+}
+
+const rx_stats_t *rx_tcp_server_stats(const rx_tcp_server_t *srv)
+{
+    return &srv->stats;
+}
+
+unsigned rx_tcp_server_conn_count(const rx_tcp_server_t *srv)
+{
+    return atomic_load(&((rx_tcp_server_t *)srv)->nconns);
+}
+
+int rx_tcp_server_port(const rx_tcp_server_t *srv)
+{
+    return srv->port;
+}
+
+rx_loop_t *rx_conn_loop(const rx_conn_t *conn)
+{
+    return conn->loop;
+}
+
+uint64_t rx_conn_id(const rx_conn_t *conn)
+{
+    return conn->id;
+}
+
+const struct sockaddr_in *rx_conn_peer(const rx_conn_t *conn)
+{
+    return &conn->peer;
+}
+
+void rx_conn_set_data(rx_conn_t *conn, void *data)
+{
+    conn->data = data;
+}
+
+void *rx_conn_data(const rx_conn_t *conn)
+{
+    return conn->data;
+}
+
+int rx_conn_send(rx_conn_t *conn, int32_t msgid, const void *body, uint32_t len)
+{
+    return conn_send(conn, msgid, body, len);
+}
+
+uint8_t *rx_conn_frame_begin(rx_conn_t *conn, int32_t msgid, uint32_t len, int *ret_err)
+{
+    int err;
+    uint8_t *p = conn_frame_reserve(conn, msgid, len, &err);
+
+    if (!p) {
+        if (ret_err)
+            *ret_err = err;
+        return NULL;
+    }
+    conn->frame_len = RX_FRAME_HDR + (size_t)len;
+    return p;
+}
+
+void rx_conn_frame_commit(rx_conn_t *conn)
+{
+    if (conn->closed || conn->frame_len == 0)
+        return;
+    rx_buf_commit(&conn->out, conn->frame_len);
+    conn->frame_len = 0;
+    rx_stat_inc(&conn->srv->stats.frames_out);
+    if (conn->busy == 0 && !conn->want_write)
+        conn_flush(conn);
+}
+
+void rx_conn_close(rx_conn_t *conn)
+{
+    conn_close(conn);
+}
+
+rx_conn_ref_t rx_conn_ref(const rx_conn_t *conn)
+{
+    return (rx_conn_ref_t){.loop = conn->loop, .id = conn->id};
+}

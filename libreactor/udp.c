@@ -1,0 +1,491 @@
+/*
+ * UDP transports. A datagram holds exactly one frame; anything else is
+ * dropped and counted. The server reads up to `batch` datagrams per wakeup
+ * with one recvmmsg and sends the replies its handlers made with one
+ * sendmmsg after the batch. All buffers are allocated when the transport is
+ * created; the receive and reply paths allocate nothing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "libreactor/internal.h"
+
+#define BATCH_DEFAULT 32
+#define CLIENT_BATCH  8
+/* The largest IPv4 UDP payload. */
+#define DGRAM_MAX 65507
+
+/* Receive side: `batch` slots of `slot` bytes each, with their senders. */
+typedef struct udp_rx {
+    struct mmsghdr *msgs;
+    struct iovec *iov;
+    struct sockaddr_in *from;
+    uint8_t *bufs;
+    size_t slot;
+    unsigned batch;
+} udp_rx_t;
+
+/* Replies queued during a receive batch; `data` holds the frames back to
+ * back, off/len locate each (data may move while it grows). */
+typedef struct udp_tx {
+    struct mmsghdr *msgs;
+    struct iovec *iov;
+    struct sockaddr_in *to;
+    size_t *off;
+    rx_buf_t data;
+    unsigned n;
+    unsigned cap;
+} udp_tx_t;
+
+struct rx_udp_server {
+    rx_udp_server_config_t cfg;
+    int fd;
+    int port;
+    bool registered;
+    bool in_batch;
+    udp_rx_t rx;
+    udp_tx_t tx;
+    rx_stats_t stats;
+};
+
+struct rx_udp_client {
+    rx_udp_client_config_t cfg;
+    int fd;
+    struct sockaddr_in server;
+    bool registered;
+    udp_rx_t rx;
+    rx_stats_t stats;
+};
+
+/* ------------------------------------------------------------- batches -- */
+
+static int udp_rx_init(udp_rx_t *rx, unsigned batch, uint32_t max_frame)
+{
+    size_t slot = RX_FRAME_HDR + (size_t)max_frame;
+
+    rx->slot = slot < DGRAM_MAX ? slot : DGRAM_MAX;
+    rx->batch = batch;
+    rx->msgs = calloc(batch, sizeof(*rx->msgs));
+    rx->iov = calloc(batch, sizeof(*rx->iov));
+    rx->from = calloc(batch, sizeof(*rx->from));
+    rx->bufs = malloc(batch * rx->slot);
+    if (!rx->msgs || !rx->iov || !rx->from || !rx->bufs)
+        return -ENOMEM;
+    for (unsigned i = 0; i < batch; i++) {
+        rx->iov[i] = (struct iovec){rx->bufs + i * rx->slot, rx->slot};
+        rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
+        rx->msgs[i].msg_hdr.msg_iovlen = 1;
+        rx->msgs[i].msg_hdr.msg_name = &rx->from[i];
+    }
+    return 0;
+}
+
+static void udp_rx_free(udp_rx_t *rx)
+{
+    free(rx->msgs);
+    free(rx->iov);
+    free(rx->from);
+    free(rx->bufs);
+}
+
+/* One recvmmsg; returns the number of datagrams (0 when none). */
+static int udp_rx_fill(udp_rx_t *rx, int fd)
+{
+    int n;
+
+    for (unsigned i = 0; i < rx->batch; i++) {
+        rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->from[i]);
+        rx->msgs[i].msg_hdr.msg_flags = 0;
+    }
+    do
+        n = recvmmsg(fd, rx->msgs, rx->batch, MSG_DONTWAIT, NULL);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? 0 : n;
+}
+
+/* The frame of datagram i, or false when it is not exactly one frame. */
+static bool udp_rx_frame(const udp_rx_t *rx, unsigned i, uint32_t max_frame, rx_frame_t *ret)
+{
+    const struct mmsghdr *m = &rx->msgs[i];
+    ssize_t n;
+
+    if (m->msg_hdr.msg_flags & MSG_TRUNC)
+        return false;
+    n = rx_frame_parse(rx->bufs + i * rx->slot, m->msg_len, max_frame, ret);
+    return n > 0 && (size_t)n == m->msg_len;
+}
+
+static int udp_tx_init(udp_tx_t *tx, unsigned cap)
+{
+    tx->cap = cap;
+    tx->msgs = calloc(cap, sizeof(*tx->msgs));
+    tx->iov = calloc(cap, sizeof(*tx->iov));
+    tx->to = calloc(cap, sizeof(*tx->to));
+    tx->off = calloc(cap, sizeof(*tx->off));
+    if (!tx->msgs || !tx->iov || !tx->to || !tx->off)
+        return -ENOMEM;
+    return 0;
+}
+
+static void udp_tx_free(udp_tx_t *tx)
+{
+    free(tx->msgs);
+    free(tx->iov);
+    free(tx->to);
+    free(tx->off);
+    rx_buf_release(&tx->data);
+}
+
+static void udp_server_flush(rx_udp_server_t *srv)
+{
+    udp_tx_t *tx = &srv->tx;
+    unsigned i = 0;
+
+    for (unsigned k = 0; k < tx->n; k++) {
+        size_t end = k + 1 < tx->n ? tx->off[k + 1] : rx_buf_len(&tx->data);
+        tx->iov[k] = (struct iovec){rx_buf_peek(&tx->data) + tx->off[k], end - tx->off[k]};
+        tx->msgs[k].msg_hdr = (struct msghdr){
+            .msg_name = &tx->to[k],
+            .msg_namelen = sizeof(tx->to[k]),
+            .msg_iov = &tx->iov[k],
+            .msg_iovlen = 1,
+        };
+    }
+    while (i < tx->n) {
+        int n = sendmmsg(srv->fd, tx->msgs + i, tx->n - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            rx_stat_add(&srv->stats.dgrams_out, (uint64_t)n);
+            i += (unsigned)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            /* This one datagram failed (e.g. EMSGSIZE); the rest may not. */
+            rx_stat_inc(&srv->stats.dgrams_send_failed);
+            i++;
+        } else {
+            rx_stat_add(&srv->stats.dgrams_send_failed, tx->n - i);
+            break;
+        }
+    }
+    tx->n = 0;
+    rx_buf_consume(&tx->data, rx_buf_len(&tx->data));
+}
+
+/* -------------------------------------------------------------- server -- */
+
+static void udp_server_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    rx_udp_server_t *srv = arg;
+    int n = udp_rx_fill(&srv->rx, fd);
+
+    rx_stat_add(&srv->stats.dgrams_in, (uint64_t)n);
+    srv->in_batch = true;
+    for (int i = 0; i < n; i++) {
+        rx_frame_t f;
+        if (!udp_rx_frame(&srv->rx, (unsigned)i, srv->cfg.max_frame, &f)) {
+            rx_stat_inc(&srv->stats.frames_bad);
+            continue;
+        }
+        rx_msg_t msg = {
+            .msgid = f.msgid,
+            .len = f.len,
+            .body = f.body,
+            .loop = loop,
+            .udp_server = srv,
+            .from = &srv->rx.from[i],
+        };
+        if (rx_router_dispatch(srv->cfg.router, &msg) == -ENOENT)
+            rx_stat_inc(&srv->stats.frames_unknown);
+        else
+            rx_stat_inc(&srv->stats.frames_in);
+    }
+    srv->in_batch = false;
+    if (srv->tx.n)
+        udp_server_flush(srv);
+}
+
+static int udp_open(const char *addr, int fd, struct sockaddr_in *ret_bound)
+{
+    struct sockaddr_in sa;
+    socklen_t slen = sizeof(sa);
+    int err;
+
+    if (fd >= 0) {
+        err = rx_fd_set_nonblock(fd);
+        if (err < 0)
+            return err;
+    } else {
+        err = rx_addr_parse(addr, &sa);
+        if (err < 0)
+            return err;
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -errno;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            err = -errno;
+            close(fd);
+            return err;
+        }
+    }
+    if (getsockname(fd, (struct sockaddr *)ret_bound, &slen) < 0)
+        ret_bound->sin_port = 0;
+    return fd;
+}
+
+rx_udp_server_t *rx_udp_server_new(const rx_udp_server_config_t *cfg, int *ret_err)
+{
+    rx_udp_server_t *srv;
+    struct sockaddr_in bound = {0};
+    int err = -EINVAL;
+
+    if (!cfg->loop || !cfg->router || (cfg->fd < 0 && !cfg->bind_addr))
+        goto out;
+    err = -ENOMEM;
+    srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        goto out;
+    srv->cfg = *cfg;
+    srv->fd = -1;
+    if (!srv->cfg.max_frame)
+        srv->cfg.max_frame = RX_FRAME_MAX_DEFAULT;
+    if (!srv->cfg.batch)
+        srv->cfg.batch = BATCH_DEFAULT;
+    err = udp_rx_init(&srv->rx, srv->cfg.batch, srv->cfg.max_frame);
+    if (err < 0)
+        goto out_free;
+    err = udp_tx_init(&srv->tx, srv->cfg.batch);
+    if (err < 0)
+        goto out_free;
+    err = udp_open(cfg->bind_addr, cfg->fd, &bound);
+    if (err < 0)
+        goto out_free;
+    srv->fd = err;
+    srv->port = ntohs(bound.sin_port);
+    return srv;
+
+out_free:
+    rx_udp_server_free(srv);
+out:
+    if (ret_err)
+        *ret_err = err;
+    return NULL;
+}
+
+int rx_udp_server_start(rx_udp_server_t *srv)
+{
+    int err;
+
+    if (srv->registered)
+        return -EALREADY;
+    err = rx_io_add(srv->cfg.loop, srv->fd, RX_READ, udp_server_on_io, srv);
+    if (err == 0)
+        srv->registered = true;
+    return err;
+}
+
+void rx_udp_server_free(rx_udp_server_t *srv)
+{
+    if (!srv)
+        return;
+    if (srv->registered)
+        rx_io_del(srv->cfg.loop, srv->fd);
+    if (srv->fd >= 0)
+        close(srv->fd);
+    udp_rx_free(&srv->rx);
+    udp_tx_free(&srv->tx);
+    free(srv);
+}
+
+int rx_udp_server_fd(const rx_udp_server_t *srv)
+{
+    return srv->fd;
+}
+
+int rx_udp_server_port(const rx_udp_server_t *srv)
+{
+    return srv->port;
+}
+
+const rx_stats_t *rx_udp_server_stats(const rx_udp_server_t *srv)
+{
+    return &srv->stats;
+}
+
+static int udp_server_queue(rx_udp_server_t *srv, const struct sockaddr_in *to, int32_t msgid,
+                            const void *body, uint32_t len)
+{
+    udp_tx_t *tx = &srv->tx;
+    uint8_t *p;
+    int err = -ENOMEM;
+
+    if (tx->n == tx->cap)
+        udp_server_flush(srv);
+    tx->off[tx->n] = rx_buf_len(&tx->data);
+    p = rx_buf_reserve(&tx->data, RX_FRAME_HDR + (size_t)len, &err);
+    if (!p)
+        return err;
+    rx_frame_put_header(p, msgid, len);
+    if (len)
+        memcpy(p + RX_FRAME_HDR, body, len);
+    rx_buf_commit(&tx->data, RX_FRAME_HDR + (size_t)len);
+    tx->to[tx->n++] = *to;
+    return 0;
+}
+
+int rx_udp_reply(const rx_msg_t *msg, int32_t msgid, const void *body, uint32_t len)
+{
+    rx_udp_server_t *srv = msg->udp_server;
+    int err;
+
+    if (msg->udp_client)
+        return rx_udp_client_send(msg->udp_client, msgid, body, len);
+    if (!srv || !msg->from)
+        return -EINVAL;
+    if (len > DGRAM_MAX - RX_FRAME_HDR)
+        return -EMSGSIZE;
+    if (!srv->in_batch) {
+        err = rx_udp_sendto(srv->fd, msg->from, msgid, body, len);
+        rx_stat_inc(err < 0 ? &srv->stats.dgrams_send_failed : &srv->stats.dgrams_out);
+    } else {
+        err = udp_server_queue(srv, msg->from, msgid, body, len);
+        if (err < 0)
+            rx_stat_inc(&srv->stats.dgrams_send_failed);
+    }
+    if (err == 0)
+        rx_stat_inc(&srv->stats.frames_out);
+    return err;
+}
+
+int rx_udp_sendto(int fd, const struct sockaddr_in *to, int32_t msgid, const void *body,
+                  uint32_t len)
+{
+    uint8_t hdr[RX_FRAME_HDR];
+    struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)body, len}};
+    struct msghdr mh = {
+        .msg_name = (void *)to,
+        .msg_namelen = to ? sizeof(*to) : 0,
+        .msg_iov = iov,
+        .msg_iovlen = len ? 2 : 1,
+    };
+    ssize_t n;
+
+    if (len > DGRAM_MAX - RX_FRAME_HDR)
+        return -EMSGSIZE;
+    rx_frame_put_header(hdr, msgid, len);
+    do
+        n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : 0;
+}
+
+/* -------------------------------------------------------------- client -- */
+
+static void udp_client_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    rx_udp_client_t *cli = arg;
+    int n = udp_rx_fill(&cli->rx, fd);
+
+    rx_stat_add(&cli->stats.dgrams_in, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        rx_frame_t f;
+        if (!udp_rx_frame(&cli->rx, (unsigned)i, cli->cfg.max_frame, &f)) {
+            rx_stat_inc(&cli->stats.frames_bad);
+            continue;
+        }
+        rx_msg_t msg = {
+            .msgid = f.msgid,
+            .len = f.len,
+            .body = f.body,
+            .loop = loop,
+            .udp_client = cli,
+            .from = &cli->server,
+        };
+        if (rx_router_dispatch(cli->cfg.router, &msg) == -ENOENT)
+            rx_stat_inc(&cli->stats.frames_unknown);
+        else
+            rx_stat_inc(&cli->stats.frames_in);
+    }
+}
+
+rx_udp_client_t *rx_udp_client_new(const rx_udp_client_config_t *cfg, int *ret_err)
+{
+    rx_udp_client_t *cli;
+    int err = -EINVAL;
+
+    if (!cfg->loop || !cfg->router || !cfg->server_addr)
+        goto out;
+    err = -ENOMEM;
+    cli = calloc(1, sizeof(*cli));
+    if (!cli)
+        goto out;
+    cli->cfg = *cfg;
+    cli->cfg.server_addr = NULL;
+    cli->fd = -1;
+    if (!cli->cfg.max_frame)
+        cli->cfg.max_frame = RX_FRAME_MAX_DEFAULT;
+    err = rx_addr_parse(cfg->server_addr, &cli->server);
+    if (err < 0)
+        goto out_free;
+    err = udp_rx_init(&cli->rx, CLIENT_BATCH, cli->cfg.max_frame);
+    if (err < 0)
+        goto out_free;
+    cli->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (cli->fd < 0 || connect(cli->fd, (struct sockaddr *)&cli->server, sizeof(cli->server)) < 0) {
+        err = -errno;
+        goto out_free;
+    }
+    return cli;
+
+out_free:
+    rx_udp_client_free(cli);
+out:
+    if (ret_err)
+        *ret_err = err;
+    return NULL;
+}
+
+int rx_udp_client_start(rx_udp_client_t *cli)
+{
+    int err;
+
+    if (cli->registered)
+        return -EALREADY;
+    err = rx_io_add(cli->cfg.loop, cli->fd, RX_READ, udp_client_on_io, cli);
+    if (err == 0)
+        cli->registered = true;
+    return err;
+}
+
+int rx_udp_client_send(rx_udp_client_t *cli, int32_t msgid, const void *body, uint32_t len)
+{
+    int err = rx_udp_sendto(cli->fd, NULL, msgid, body, len);
+
+    if (err < 0) {
+        rx_stat_inc(&cli->stats.dgrams_send_failed);
+        return err;
+    }
+    rx_stat_inc(&cli->stats.frames_out);
+    rx_stat_inc(&cli->stats.dgrams_out);
+    return 0;
+}
+
+const rx_stats_t *rx_udp_client_stats(const rx_udp_client_t *cli)
+{
+    return &cli->stats;
+}
+
+void rx_udp_client_free(rx_udp_client_t *cli)
+{
+    if (!cli)
+        return;
+    if (cli->registered)
+        rx_io_del(cli->cfg.loop, cli->fd);
+    if (cli->fd >= 0)
+        close(cli->fd);
+    udp_rx_free(&cli->rx);
+    free(cli);
+}
