@@ -1,11 +1,13 @@
 /*
- * Byte buffers whose storage comes in six size classes (4 KiB .. 4 MiB,
- * powers of 4) and is recycled through per-thread free lists, so that a
- * connection's steady traffic allocates nothing and takes no lock. Each list
- * keeps a bounded number of blocks (fewer for the big classes), so an idle
- * thread holds at most about 10 MiB; storage released on another thread than
- * the one that took it simply joins that thread's lists. A thread's lists are
- * emptied when it exits (or by rx_buf_pool_trim).
+ * Byte buffers whose storage comes in seven size classes (4 KiB .. 4 MiB,
+ * powers of 4, then RX_BUF_MAX for a frame of a 4 MiB body with its header)
+ * and is recycled through per-thread free lists, so that a connection's
+ * steady traffic allocates nothing and takes no lock. Each list keeps a
+ * bounded number of blocks (fewer for the big classes, none of the top one:
+ * such frames are rare and a cached 8 MiB block per thread is not worth it),
+ * so an idle thread holds at most about 8 MiB; storage released on another
+ * thread than the one that took it simply joins that thread's lists. A
+ * thread's lists are emptied when it exits (or by rx_buf_pool_trim).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,11 +18,13 @@
 
 #include "libreactor/internal.h"
 
-#define BUF_CLASSES   6
+#define BUF_CLASSES   7
 #define BUF_MIN_SHIFT 12 /* 4 KiB */
 #define BUF_CACHE_MAX 16
 
-static const unsigned buf_cache_limit[BUF_CLASSES] = {16, 16, 8, 4, 2, 1};
+static const unsigned buf_cache_limit[BUF_CLASSES] = {16, 16, 8, 4, 2, 1, 0};
+_Static_assert(RX_BUF_MAX > (size_t)1 << (BUF_MIN_SHIFT + 2 * (BUF_CLASSES - 2)),
+               "the top class must be the largest");
 
 typedef struct buf_cache {
     void *blocks[BUF_CLASSES][BUF_CACHE_MAX];
@@ -34,6 +38,8 @@ static pthread_once_t buf_cache_once = PTHREAD_ONCE_INIT;
 
 static size_t class_size(unsigned c)
 {
+    if (c == BUF_CLASSES - 1)
+        return RX_BUF_MAX;
     return (size_t)1 << (BUF_MIN_SHIFT + 2 * c);
 }
 

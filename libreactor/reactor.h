@@ -138,9 +138,10 @@ void rx_pool_free(rx_pool_t *pool);
 /* ------------------------------------------------------------ buffers -- */
 
 /* A contiguous byte buffer: data[head, tail) holds the bytes. Storage comes
- * from a per-thread size-class pool (4 KiB .. 4 MiB, powers of 4) and goes
- * back to it when the buffer is released, so a connection's steady traffic
- * allocates nothing. A zeroed rx_buf_t is an empty buffer. */
+ * from a per-thread size-class pool (4 KiB .. 4 MiB in powers of 4, then
+ * RX_BUF_MAX) and goes back to it when the buffer is released, so a
+ * connection's steady traffic allocates nothing. A zeroed rx_buf_t is an
+ * empty buffer. */
 typedef struct rx_buf {
     uint8_t *data;
     size_t head;
@@ -148,7 +149,9 @@ typedef struct rx_buf {
     size_t cap;
 } rx_buf_t;
 
-#define RX_BUF_MAX (4u << 20)
+/* Big enough for one frame of a 4 MiB body (SPEC: max_frame = 4194304) with
+ * its header, which a 4 MiB buffer is not. */
+#define RX_BUF_MAX (8u << 20)
 
 static inline size_t rx_buf_len(const rx_buf_t *b)
 {
@@ -184,6 +187,10 @@ void rx_buf_pool_trim(void);
 #define RX_FRAME_HDR 8
 /* The original Lars body limit. */
 #define RX_FRAME_MAX_DEFAULT 65527u
+/* The largest max_frame a TCP server or client accepts (a frame must fit in
+ * one rx_buf); above it, rx_tcp_server_new / rx_tcp_client_new fail with
+ * -EINVAL. */
+#define RX_FRAME_MAX (RX_BUF_MAX - RX_FRAME_HDR)
 
 typedef struct rx_frame {
     int32_t msgid;
@@ -263,6 +270,7 @@ typedef struct rx_stats {
     _Atomic uint64_t dgrams_in;
     _Atomic uint64_t dgrams_out;
     _Atomic uint64_t dgrams_send_failed;
+    _Atomic uint64_t frames_truncated; /* partial frame left at a drain's close */
 } rx_stats_t;
 
 typedef struct rx_stats_snapshot {
@@ -270,6 +278,7 @@ typedef struct rx_stats_snapshot {
     uint64_t conns_accepted, conns_refused, conns_closed, conns_idle_closed, conns_slow_closed;
     uint64_t sends_refused, connects, connect_failures;
     uint64_t dgrams_in, dgrams_out, dgrams_send_failed;
+    uint64_t frames_truncated;
 } rx_stats_snapshot_t;
 
 void rx_stats_read(const rx_stats_t *s, rx_stats_snapshot_t *ret);
@@ -289,23 +298,48 @@ typedef struct rx_tcp_server_config {
     rx_pool_t *workers;
     rx_router_t *router;
     unsigned max_conns;        /* 0: no limit; above it: accepted and closed */
-    uint32_t max_frame;        /* body limit; 0: RX_FRAME_MAX_DEFAULT */
+    /* Body limit, at most RX_FRAME_MAX; 0: RX_FRAME_MAX_DEFAULT. A frame
+     * over it is counted in frames_bad and closes its connection. */
+    uint32_t max_frame;
     uint32_t idle_timeout_ms;  /* 0: never close idle connections */
-    size_t max_output;         /* per-connection unsent bytes; 0: RX_BUF_MAX */
+    /* Per-connection unsent bytes (header included: a reply of n body bytes
+     * needs n + RX_FRAME_HDR); 0 or above RX_BUF_MAX: RX_BUF_MAX. */
+    size_t max_output;
     /* Called on the connection's loop. */
     void (*on_open)(rx_conn_t *conn, void *arg);
     void (*on_close)(rx_conn_t *conn, void *arg);
     void *arg;
 } rx_tcp_server_config_t;
 
+/* Binds listen_addr, or checks that listen_fd is a listening socket; fails
+ * with -EINVAL for a listen_fd that does not listen or a max_frame above
+ * RX_FRAME_MAX. A given listen_fd is closed on any failure. */
 rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_err);
-/* Starts accepting (any thread; the work runs on accept_loop). */
+/* Starts accepting (any thread; the work runs on accept_loop, so its errors
+ * cannot be returned: registering the listening fd there is retried every
+ * 100 ms until it succeeds). Returns -EALREADY on a second call, or the
+ * error of rx_loop_post. */
 int rx_tcp_server_start(rx_tcp_server_t *srv);
 /* Stops accepting and closes every connection on its own loop (on_close runs
- * for each); waits until done. Call from a thread that is none of the
- * server's loops, while they still run. */
+ * for each) without reading what it holds; waits until done. Call from a
+ * thread that is none of the server's loops, while they still run. */
 void rx_tcp_server_shutdown(rx_tcp_server_t *srv);
-/* After shutdown (or before start). Accepts NULL. */
+/* A shutdown that loses nothing a client had sent when it began:
+ * 1. the accept loop accepts every connection still in the listen backlog
+ *    (until EAGAIN) and hands them to the workers as usual (on_open runs),
+ *    then stops listening and closes the listening socket;
+ * 2. every worker loop, after the tasks queued before it (the hand-overs of
+ *    step 1 among them), reads each connection until EAGAIN or EOF (at most
+ *    64 MiB per connection, so a client that keeps sending cannot hold the
+ *    shutdown), dispatches every complete frame through the router, counts
+ *    a partial frame left at the end in frames_truncated, writes what the
+ *    handlers queued as far as the socket takes it without waiting, and
+ *    closes the connection (on_close runs);
+ * 3. returns once every loop has done so.
+ * From the start, rx_conn_send_ref fails with -ESHUTDOWN. Same calling rules
+ * as rx_tcp_server_shutdown; after either, the other does nothing. */
+void rx_tcp_server_drain(rx_tcp_server_t *srv);
+/* After shutdown or drain (or before start). Accepts NULL. */
 void rx_tcp_server_free(rx_tcp_server_t *srv);
 const rx_stats_t *rx_tcp_server_stats(const rx_tcp_server_t *srv);
 unsigned rx_tcp_server_conn_count(const rx_tcp_server_t *srv);
@@ -348,12 +382,13 @@ typedef struct rx_tcp_client_config {
     const char *const *servers;
     unsigned nservers;
     rx_router_t *router;
-    uint32_t max_frame;       /* 0: RX_FRAME_MAX_DEFAULT */
+    uint32_t max_frame;       /* at most RX_FRAME_MAX; 0: RX_FRAME_MAX_DEFAULT */
     /* Frames queued while disconnected (and unsent ones of a lost
      * connection, except a partially written frame, which is dropped) are
-     * kept up to max_pending bytes (0: 1 MiB; the bound covers unsent
-     * output while connected too) and sent after on_connect
-     * returns; beyond that, sends fail with -ENOBUFS. */
+     * kept up to max_pending bytes (0: 1 MiB; above RX_BUF_MAX:
+     * RX_BUF_MAX; the bound covers unsent output while connected too, frame
+     * headers included) and sent after on_connect returns; beyond that,
+     * sends fail with -ENOBUFS. */
     size_t max_pending;
     /* Reconnect backoff: starts at backoff_min_ms (0: 100), doubles on each
      * failure up to backoff_max_ms (0: 5000), +-20% jitter; resets after a

@@ -25,5 +25,6 @@ void rx_stats_read(const rx_stats_t *s, rx_stats_snapshot_t *ret)
         .dgrams_in = LOAD(dgrams_in),
         .dgrams_out = LOAD(dgrams_out),
         .dgrams_send_failed = LOAD(dgrams_send_failed),
+        .frames_truncated = LOAD(frames_truncated),
     };
 }

@@ -309,7 +309,8 @@ rx_tcp_client_t *rx_tcp_client_new(const rx_tcp_client_config_t *cfg, int *ret_e
     rx_tcp_client_t *cli;
     int err = -EINVAL;
 
-    if (!cfg->loop || !cfg->router || !cfg->servers || cfg->nservers == 0)
+    if (!cfg->loop || !cfg->router || !cfg->servers || cfg->nservers == 0 ||
+        cfg->max_frame > RX_FRAME_MAX)
         goto out;
     err = -ENOMEM;
     cli = calloc(1, sizeof(*cli));
@@ -327,8 +328,6 @@ rx_tcp_client_t *rx_tcp_client_new(const rx_tcp_client_config_t *cfg, int *ret_e
     cli->cfg.servers = NULL; /* parsed; the caller's strings need not live on */
     if (!cli->cfg.max_frame)
         cli->cfg.max_frame = RX_FRAME_MAX_DEFAULT;
-    if (cli->cfg.max_frame > RX_BUF_MAX - RX_FRAME_HDR)
-        cli->cfg.max_frame = RX_BUF_MAX - RX_FRAME_HDR;
     if (!cli->cfg.max_pending)
         cli->cfg.max_pending = MAX_PENDING_DEFAULT;
     if (cli->cfg.max_pending > RX_BUF_MAX)

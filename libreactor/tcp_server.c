@@ -8,6 +8,10 @@
  * still reach it through a loop: every connection and every posted task holds
  * a reference (srv->refs), and rx_tcp_server_shutdown() waits for them all.
  *
+ * Draining relies on the order of each loop's task queue: the accept loop
+ * hands over the backlog's connections and only then posts the drain to each
+ * shard, so a shard's drain runs after every hand-over to it.
+ *
  * Steady state allocates nothing per message: input and output use rx_buf
  * storage (a per-thread pool), cross-thread sends go through a per-shard
  * inbox whose two byte arrays are swapped and reused.
@@ -28,8 +32,17 @@
 #define ACCEPT_PAUSE_MS 100
 /* Bytes of rx_conn_send_ref traffic a shard may hold before refusing. */
 #define INBOX_MAX (64u << 20)
+/* Most bytes a drain reads from one connection. */
+#define DRAIN_READ_MAX ((size_t)64 << 20)
 
 typedef struct conn_shard conn_shard_t;
+
+/* Moves only forward, once: RUNNING to DRAINING or CLOSING. */
+typedef enum server_state {
+    SRV_RUNNING,
+    SRV_DRAINING, /* rx_tcp_server_drain: the backlog is still taken */
+    SRV_CLOSING,  /* rx_tcp_server_shutdown */
+} server_state_t;
 
 struct rx_conn {
     rx_tcp_server_t *srv;
@@ -97,13 +110,32 @@ struct rx_tcp_server {
     _Atomic uint64_t next_id;
     atomic_uint nconns;
     atomic_uint refs;
-    atomic_bool stopping;
+    atomic_int state; /* server_state_t */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     rx_stats_t stats;
 };
 
 static void conn_close(rx_conn_t *conn);
+
+/* Shutdown or drain began: no new work from outside. */
+static bool server_stopping(rx_tcp_server_t *srv)
+{
+    return atomic_load(&srv->state) != SRV_RUNNING;
+}
+
+/* New connections are refused (a drain still takes what the backlog holds). */
+static bool server_closing(rx_tcp_server_t *srv)
+{
+    return atomic_load(&srv->state) == SRV_CLOSING;
+}
+
+static bool server_set_state(rx_tcp_server_t *srv, server_state_t to)
+{
+    int from = SRV_RUNNING;
+
+    return atomic_compare_exchange_strong(&srv->state, &from, (int)to);
+}
 
 /* ------------------------------------------------------------ refcount -- */
 
@@ -423,7 +455,7 @@ static void conn_attach(rx_conn_t *conn)
 {
     rx_tcp_server_t *srv = conn->srv;
 
-    if (atomic_load(&srv->stopping))
+    if (server_closing(srv))
         goto out_close;
     if (rx_io_add(conn->loop, conn->fd, RX_READ, conn_on_io, conn) < 0)
         goto out_close;
@@ -475,7 +507,7 @@ static void server_accept_one(rx_tcp_server_t *srv, int fd, const struct sockadd
     rx_conn_t *conn;
     int one = 1;
 
-    if (atomic_load(&srv->stopping) ||
+    if (server_closing(srv) ||
         (srv->cfg.max_conns && atomic_load(&srv->nconns) >= srv->cfg.max_conns))
         goto out_refuse;
     conn = calloc(1, sizeof(*conn));
@@ -505,13 +537,21 @@ out_refuse:
 }
 
 static void server_on_accept(rx_loop_t *loop, int fd, uint32_t events, void *arg);
+static void server_on_resume(rx_loop_t *loop, rx_timer_t *timer, void *arg);
 
+/* A failure to register (out of memory, epoll's watch limit) is retried:
+ * start cannot report it, and a server that went deaf silently is worse. */
 static void server_listen(rx_tcp_server_t *srv)
 {
-    if (srv->listening || srv->listen_fd < 0 || atomic_load(&srv->stopping))
+    if (srv->listening || srv->listen_fd < 0 || server_stopping(srv))
         return;
-    if (rx_io_add(srv->cfg.accept_loop, srv->listen_fd, RX_READ, server_on_accept, srv) == 0)
+    if (rx_io_add(srv->cfg.accept_loop, srv->listen_fd, RX_READ, server_on_accept, srv) == 0) {
         srv->listening = true;
+        return;
+    }
+    if (!srv->resume_timer)
+        srv->resume_timer =
+            rx_timer_add(srv->cfg.accept_loop, ACCEPT_PAUSE_MS, 0, server_on_resume, srv);
 }
 
 static void server_on_resume(rx_loop_t *loop, rx_timer_t *timer, void *arg)
@@ -597,9 +637,9 @@ static void server_start_task(rx_loop_t *loop, void *arg)
     server_unref(srv);
 }
 
-static void server_stop_accept_task(rx_loop_t *loop, void *arg)
+static void server_stop_accepting(rx_tcp_server_t *srv)
 {
-    rx_tcp_server_t *srv = arg;
+    rx_loop_t *loop = srv->cfg.accept_loop;
 
     rx_timer_cancel(loop, srv->resume_timer);
     srv->resume_timer = NULL;
@@ -607,8 +647,16 @@ static void server_stop_accept_task(rx_loop_t *loop, void *arg)
         rx_io_del(loop, srv->listen_fd);
     srv->listening = false;
     /* Free the port now: a restarted server may want it at once. */
-    close(srv->listen_fd);
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
     srv->listen_fd = -1;
+}
+
+static void server_stop_accept_task(rx_loop_t *loop, void *arg)
+{
+    rx_tcp_server_t *srv = arg;
+
+    server_stop_accepting(srv);
     server_unref(srv);
 }
 
@@ -690,10 +738,10 @@ int rx_conn_send_ref(rx_tcp_server_t *srv, rx_conn_ref_t ref, int32_t msgid, con
 
     if (!shard || len > INT32_MAX)
         return -EINVAL;
-    /* The reference before the check: shutdown sets stopping, then waits for
+    /* The reference before the check: shutdown sets state, then waits for
      * refs to drop to 0, so one of the two sees the other. */
     server_ref(srv);
-    if (atomic_load(&srv->stopping)) {
+    if (server_stopping(srv)) {
         err = -ESHUTDOWN;
         goto out_unref;
     }
@@ -738,14 +786,68 @@ static void shard_close_all_task(rx_loop_t *loop, void *arg)
     server_unref(srv);
 }
 
-void rx_tcp_server_shutdown(rx_tcp_server_t *srv)
+/* Reads what the connection holds and dispatches it, then closes it. A
+ * handler may close it meanwhile. */
+static void conn_drain(rx_conn_t *conn)
 {
-    if (!srv || atomic_exchange(&srv->stopping, true))
-        return;
-    if (srv->started)
-        server_post(srv, srv->cfg.accept_loop, server_stop_accept_task, srv);
+    size_t budget = DRAIN_READ_MAX;
+
+    conn->busy++;
+    while (!conn->closed && budget > 0) {
+        ssize_t n =
+            rx_buf_read_fd(&conn->in, conn->fd, rx_frame_read_hint(&conn->in, READ_HINT));
+        if (n <= 0)
+            break; /* EAGAIN, EOF or an error: nothing more to get */
+        budget -= (size_t)n < budget ? (size_t)n : budget;
+        conn_dispatch_frames(conn);
+    }
+    if (!conn->closed && rx_buf_len(&conn->in) > 0)
+        rx_stat_inc(&conn->srv->stats.frames_truncated);
+    if (!conn->closed)
+        conn_flush(conn);
+    conn->busy--;
+    if (conn->closed)
+        conn_finish(conn);
+    else
+        conn_close(conn);
+}
+
+static void shard_drain_all_task(rx_loop_t *loop, void *arg)
+{
+    conn_shard_t *shard = arg;
+    conn_table_t *t = &shard->table;
+    rx_tcp_server_t *srv = shard->srv;
+
+    /* As in shard_close_all_task; a handler may close other connections. */
+    while (t->count > 0)
+        for (size_t i = 0; i < t->cap; i++)
+            while (t->slots[i])
+                conn_drain(t->slots[i]);
+    server_unref(srv);
+}
+
+static void server_post_shards(rx_tcp_server_t *srv, rx_task_cb cb)
+{
     for (unsigned i = 0; i < srv->nshards; i++)
-        server_post(srv, srv->shards[i].loop, shard_close_all_task, &srv->shards[i]);
+        server_post(srv, srv->shards[i].loop, cb, &srv->shards[i]);
+}
+
+/* Takes the backlog until EAGAIN (each connection is handed to its shard as
+ * usual), stops listening, then queues the shards' drains behind the
+ * hand-overs. */
+static void server_drain_accept_task(rx_loop_t *loop, void *arg)
+{
+    rx_tcp_server_t *srv = arg;
+
+    if (srv->listen_fd >= 0)
+        server_on_accept(loop, srv->listen_fd, RX_READ, srv);
+    server_stop_accepting(srv);
+    server_post_shards(srv, shard_drain_all_task);
+    server_unref(srv);
+}
+
+static void server_wait_idle(rx_tcp_server_t *srv)
+{
     pthread_mutex_lock(&srv->lock);
     while (atomic_load(&srv->refs) > 0) {
         struct timespec ts;
@@ -758,6 +860,25 @@ void rx_tcp_server_shutdown(rx_tcp_server_t *srv)
         pthread_cond_timedwait(&srv->cond, &srv->lock, &ts);
     }
     pthread_mutex_unlock(&srv->lock);
+}
+
+void rx_tcp_server_shutdown(rx_tcp_server_t *srv)
+{
+    if (!srv || !server_set_state(srv, SRV_CLOSING))
+        return;
+    if (srv->started)
+        server_post(srv, srv->cfg.accept_loop, server_stop_accept_task, srv);
+    server_post_shards(srv, shard_close_all_task);
+    server_wait_idle(srv);
+}
+
+void rx_tcp_server_drain(rx_tcp_server_t *srv)
+{
+    if (!srv || !server_set_state(srv, SRV_DRAINING))
+        return;
+    if (!srv->started || server_post(srv, srv->cfg.accept_loop, server_drain_accept_task, srv) < 0)
+        server_post_shards(srv, shard_drain_all_task);
+    server_wait_idle(srv);
 }
 
 /* --------------------------------------------------------- public API -- */
@@ -783,6 +904,19 @@ static int server_open_listener(rx_tcp_server_t *srv, const char *addr)
     return 0;
 }
 
+/* A given fd must listen already: start could not report it later. */
+static int server_check_listener(int fd)
+{
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+        return -errno;
+    if (!listening)
+        return -EINVAL;
+    return rx_fd_set_nonblock(fd);
+}
+
 static int server_init_shards(rx_tcp_server_t *srv)
 {
     const rx_tcp_server_config_t *cfg = &srv->cfg;
@@ -805,11 +939,12 @@ static int server_init_shards(rx_tcp_server_t *srv)
 rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_err)
 {
     rx_tcp_server_t *srv;
-    struct sockaddr_in sa;
+    struct sockaddr_storage sa;
     socklen_t slen = sizeof(sa);
     int err;
 
-    if (!cfg->accept_loop || !cfg->router || (cfg->listen_fd < 0 && !cfg->listen_addr)) {
+    if (!cfg->accept_loop || !cfg->router || (cfg->listen_fd < 0 && !cfg->listen_addr) ||
+        cfg->max_frame > RX_FRAME_MAX) {
         err = -EINVAL;
         goto out;
     }
@@ -821,12 +956,9 @@ rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_e
     srv->cfg = *cfg;
     if (!srv->cfg.max_frame)
         srv->cfg.max_frame = RX_FRAME_MAX_DEFAULT;
-    /* A frame must fit in one input buffer. */
-    if (srv->cfg.max_frame > RX_BUF_MAX - RX_FRAME_HDR)
-        srv->cfg.max_frame = RX_BUF_MAX - RX_FRAME_HDR;
     if (!srv->cfg.max_output || srv->cfg.max_output > RX_BUF_MAX)
         srv->cfg.max_output = RX_BUF_MAX;
-    srv->listen_fd = -1;
+    srv->listen_fd = cfg->listen_fd; /* ours, also on failure */
     srv->reserve_fd = -1;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
@@ -834,8 +966,7 @@ rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_e
     if (err < 0)
         goto out_free;
     if (cfg->listen_fd >= 0) {
-        srv->listen_fd = cfg->listen_fd;
-        err = rx_fd_set_nonblock(srv->listen_fd);
+        err = server_check_listener(srv->listen_fd);
     } else {
         err = server_open_listener(srv, cfg->listen_addr);
     }
@@ -845,13 +976,24 @@ rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_e
         err = -errno;
         goto out_free;
     }
-    srv->port = sa.sin_family == AF_INET ? ntohs(sa.sin_port) : 0;
+    /* systemd's "ListenStream=7778" gives a dual-stack IPv6 socket. */
+    if (sa.ss_family == AF_INET)
+        srv->port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+    else if (sa.ss_family == AF_INET6)
+        srv->port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+    else
+        srv->port = 0;
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return srv;
 
 out_free:
     rx_tcp_server_free(srv);
+    if (ret_err)
+        *ret_err = err;
+    return NULL;
 out:
+    if (cfg->listen_fd >= 0)
+        close(cfg->listen_fd);
     if (ret_err)
         *ret_err = err;
     return NULL;
@@ -864,7 +1006,8 @@ int rx_tcp_server_start(rx_tcp_server_t *srv)
     if (srv->started)
         return -EALREADY;
     /* Always through the queue: the caller may run before the loop's thread
-     * took the loop, and the fd table is the loop thread's alone. */
+     * took the loop, and the fd table is the loop thread's alone. Hence no
+     * error from the registration itself (server_listen retries it). */
     err = server_post(srv, srv->cfg.accept_loop, server_start_task, srv);
     if (err == 0)
         srv->started = true;

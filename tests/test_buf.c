@@ -1,7 +1,7 @@
 /*
  * Tests of libreactor/buf.c: append/consume/compaction, growth through the
- * size classes, the RX_BUF_MAX limit, storage reuse through the per-thread
- * pool, and fd I/O with a pipe.
+ * size classes (up to the 8 MiB top class), the RX_BUF_MAX limit, storage
+ * reuse through the per-thread pool, and fd I/O with a pipe.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,7 +79,7 @@ static void buf_reserve_compacts_before_growing(void **state)
 
 static void buf_grows_across_classes_keeping_data(void **state)
 {
-    static const size_t caps[] = {4096, 16384, 65536, 262144, 1048576, 4194304};
+    static const size_t caps[] = {4096, 16384, 65536, 262144, 1048576, 4194304, 8388608};
     uint8_t *chunk = malloc(65536);
     rx_buf_t b = {0};
     size_t len = 0, seen = 0;
@@ -92,11 +92,11 @@ static void buf_grows_across_classes_keeping_data(void **state)
         fill_pattern(chunk, n, len);
         assert_int_equal(rx_buf_append(&b, chunk, n), 0);
         len += n;
-        while (seen < 6 && b.cap >= caps[seen])
+        while (seen < 7 && b.cap >= caps[seen])
             seen++;
         assert_true(b.cap >= len);
     }
-    assert_int_equal(seen, 6);
+    assert_int_equal(seen, 7);
     assert_int_equal(b.cap, RX_BUF_MAX);
     assert_int_equal(rx_buf_len(&b), RX_BUF_MAX);
     check_pattern(rx_buf_peek(&b), RX_BUF_MAX, 0);
@@ -121,6 +121,21 @@ static void buf_past_max_is_enobufs(void **state)
     assert_int_equal(rx_buf_append(&b, "x", 1), 0);
     assert_int_equal(rx_buf_peek(&b)[RX_BUF_MAX - 1], 'x');
     assert_null(rx_buf_reserve(&b, 1, NULL));
+    rx_buf_release(&b);
+}
+
+/* SPEC's 4 MiB body limit is a body: its frame needs the header on top. */
+static void buf_holds_a_frame_of_a_4mib_body(void **state)
+{
+    size_t frame = RX_FRAME_HDR + ((size_t)4 << 20);
+    rx_buf_t b = {0};
+    int err = 0;
+
+    assert_true(RX_FRAME_MAX >= (4u << 20));
+    assert_non_null(rx_buf_reserve(&b, frame, &err));
+    rx_buf_commit(&b, frame);
+    assert_int_equal(rx_buf_len(&b), frame);
+    assert_int_equal(b.cap, RX_BUF_MAX);
     rx_buf_release(&b);
 }
 
@@ -228,6 +243,7 @@ int main(void)
         cmocka_unit_test(buf_reserve_compacts_before_growing),
         cmocka_unit_test(buf_grows_across_classes_keeping_data),
         cmocka_unit_test(buf_past_max_is_enobufs),
+        cmocka_unit_test(buf_holds_a_frame_of_a_4mib_body),
         cmocka_unit_test(buf_release_returns_storage_for_reuse),
         cmocka_unit_test(buf_release_on_another_thread_is_freed_at_its_exit),
         cmocka_unit_test(buf_read_fd_and_write_fd_with_pipe),

@@ -1,7 +1,8 @@
 /*
  * Tests for libreactor/tcp_server.c over real sockets on 127.0.0.1: the
  * server runs an accept loop and a worker pool in threads; the test thread
- * plays the clients with plain sockets.
+ * plays the clients with plain sockets. The drain test peeks at the loops'
+ * task queues (internal.h) to know when its tasks are queued.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -23,13 +25,15 @@
 
 #include <cmocka.h>
 
-#include "libreactor/reactor.h"
+#include "libreactor/internal.h"
 
 #define MSG_ECHO   1
 #define MSG_HELLO  2 /* records the connection's ref under the body's token */
 #define MSG_CLOSE  3 /* handler closes the connection */
 #define MSG_FLOOD  4 /* handler answers with a big frame */
 #define MSG_PUSH   7
+#define MSG_COUNT  8 /* body: stream tag, then a 32-bit sequence number */
+#define COUNT_MAX  2000
 #define WAIT_MS    10000
 #define MAX_TOKENS 8
 
@@ -49,6 +53,8 @@ typedef struct fixture {
     bool have_ref[MAX_TOKENS];
     uint64_t ids[512];
     unsigned nids;
+    atomic_int counted[2][COUNT_MAX]; /* MSG_COUNT frames seen per tag, seq */
+    atomic_int count_bad;
 } fixture_t;
 
 /* ------------------------------------------------------------ handlers -- */
@@ -87,6 +93,23 @@ static void on_flood(const rx_msg_t *msg, void *arg)
     rx_conn_send(msg->conn, MSG_FLOOD, big, sizeof(big));
 }
 
+static void on_count(const rx_msg_t *msg, void *arg)
+{
+    fixture_t *f = arg;
+    uint32_t seq;
+
+    if (msg->len != 5 || msg->body[0] > 1) {
+        atomic_fetch_add(&f->count_bad, 1);
+        return;
+    }
+    memcpy(&seq, msg->body + 1, 4);
+    if (seq >= COUNT_MAX) {
+        atomic_fetch_add(&f->count_bad, 1);
+        return;
+    }
+    atomic_fetch_add(&f->counted[msg->body[0]][seq], 1);
+}
+
 static void on_open(rx_conn_t *conn, void *arg)
 {
     fixture_t *f = arg;
@@ -117,7 +140,8 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
-static fixture_t *fixture_start(rx_tcp_server_config_t cfg)
+/* The server runs its loops but does not accept yet. */
+static fixture_t *fixture_new(rx_tcp_server_config_t cfg)
 {
     fixture_t *f = calloc(1, sizeof(*f));
     int err = 0;
@@ -134,6 +158,7 @@ static fixture_t *fixture_start(rx_tcp_server_config_t cfg)
     rx_router_add(f->router, MSG_HELLO, on_hello, f);
     rx_router_add(f->router, MSG_CLOSE, on_close_request, f);
     rx_router_add(f->router, MSG_FLOOD, on_flood, f);
+    rx_router_add(f->router, MSG_COUNT, on_count, f);
     if (cfg.listen_fd == 0)
         cfg.listen_fd = -1;
     if (cfg.listen_fd < 0 && !cfg.listen_addr)
@@ -151,6 +176,13 @@ static fixture_t *fixture_start(rx_tcp_server_config_t cfg)
     assert_true(f->port > 0);
     assert_int_equal(rx_pool_start(f->pool), 0);
     assert_int_equal(pthread_create(&f->accept_thread, NULL, accept_main, f->accept_loop), 0);
+    return f;
+}
+
+static fixture_t *fixture_start(rx_tcp_server_config_t cfg)
+{
+    fixture_t *f = fixture_new(cfg);
+
     assert_int_equal(rx_tcp_server_start(f->srv), 0);
     return f;
 }
@@ -715,6 +747,414 @@ static void tcp_sheds_connections_when_out_of_fds(void **state)
     fixture_stop(f);
 }
 
+/* ---------------------------------------------------------------- drain -- */
+
+/* Holds a loop inside a task until opened; counts the loops that entered. */
+typedef struct gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    atomic_int entered;
+    bool open;
+} gate_t;
+
+static void gate_init(gate_t *g, bool open)
+{
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->cond, NULL);
+    atomic_init(&g->entered, 0);
+    g->open = open;
+}
+
+static void gate_task(rx_loop_t *loop, void *arg)
+{
+    gate_t *g = arg;
+
+    pthread_mutex_lock(&g->lock);
+    atomic_fetch_add(&g->entered, 1);
+    while (!g->open)
+        pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_open(gate_t *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->open = true;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_destroy(gate_t *g)
+{
+    pthread_cond_destroy(&g->cond);
+    pthread_mutex_destroy(&g->lock);
+}
+
+/* Tasks queued on the loop and not yet taken by it. */
+static size_t loop_queued(rx_loop_t *loop)
+{
+    size_t n;
+
+    pthread_mutex_lock(&loop->post_lock);
+    n = loop->posted.count;
+    pthread_mutex_unlock(&loop->post_lock);
+    return n;
+}
+
+static void *drain_main(void *arg)
+{
+    rx_tcp_server_drain(arg);
+    return NULL;
+}
+
+/* n MSG_COUNT frames of stream `tag`, then `partial` bytes of one more. */
+static uint8_t *count_frames(uint8_t tag, unsigned n, size_t partial, size_t *ret_len)
+{
+    size_t len = (size_t)n * (RX_FRAME_HDR + 5) + partial;
+    uint8_t *buf = calloc(1, len + RX_FRAME_HDR + 5), *p = buf;
+
+    assert_non_null(buf);
+    for (uint32_t seq = 0; seq <= n; seq++, p += RX_FRAME_HDR + 5) {
+        rx_frame_put_header(p, MSG_COUNT, 5);
+        p[RX_FRAME_HDR] = tag;
+        memcpy(p + RX_FRAME_HDR + 1, &seq, 4);
+    }
+    *ret_len = len;
+    return buf;
+}
+
+static bool port_refuses(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool refused;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    refused = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno == ECONNREFUSED;
+    close(fd);
+    return refused;
+}
+
+/* Every loop is held while the clients write: connection a is attached but
+ * unread, b is still in the listen backlog when the drain begins. */
+static void tcp_drain_dispatches_unread_and_backlogged_frames_exactly_once(void **state)
+{
+    enum { NA = COUNT_MAX, NB = 300 };
+    fixture_t *f = fixture_start((rx_tcp_server_config_t){0});
+    gate_t accept_gate, worker_gate, marker;
+    uint8_t *fa, *fb;
+    size_t la, lb;
+    pthread_t drainer;
+    int a, b;
+
+    gate_init(&accept_gate, false);
+    gate_init(&worker_gate, false);
+    gate_init(&marker, true);
+    a = client_connect(f->port);
+    echo_roundtrip(a, "attached");
+    assert_int_equal(rx_loop_post(f->accept_loop, gate_task, &accept_gate), 0);
+    for (unsigned i = 0; i < rx_pool_size(f->pool); i++)
+        assert_int_equal(rx_loop_post(rx_pool_loop(f->pool, i), gate_task, &worker_gate), 0);
+    WAIT_FOR(atomic_load(&accept_gate.entered) == 1 &&
+             atomic_load(&worker_gate.entered) == (int)rx_pool_size(f->pool));
+
+    fa = count_frames(0, NA, 7, &la); /* and a partial frame at the end */
+    fb = count_frames(1, NB, 0, &lb);
+    send_all(a, fa, la);
+    b = client_connect(f->port);
+    send_all(b, fb, lb);
+
+    assert_int_equal(pthread_create(&drainer, NULL, drain_main, f->srv), 0);
+    WAIT_FOR(loop_queued(f->accept_loop) == 1);
+    gate_open(&accept_gate);
+    /* Behind the drain's accept task: once it runs, b was handed over. */
+    assert_int_equal(rx_loop_post(f->accept_loop, gate_task, &marker), 0);
+    WAIT_FOR(atomic_load(&marker.entered) == 1);
+    assert_int_equal(rx_tcp_server_conn_count(f->srv), 2);
+    assert_int_equal(stats_of(f).frames_in, 1); /* the echo: nothing read yet */
+    assert_true(port_refuses(f->port));
+    gate_open(&worker_gate);
+    assert_int_equal(pthread_join(drainer, NULL), 0);
+
+    for (unsigned i = 0; i < NA; i++)
+        assert_int_equal(atomic_load(&f->counted[0][i]), 1);
+    for (unsigned i = 0; i < NB; i++)
+        assert_int_equal(atomic_load(&f->counted[1][i]), 1);
+    assert_int_equal(atomic_load(&f->counted[1][NB]), 0);
+    assert_int_equal(atomic_load(&f->count_bad), 0);
+    assert_int_equal(stats_of(f).frames_in, 1 + NA + NB);
+    assert_int_equal(stats_of(f).frames_truncated, 1);
+    assert_int_equal(stats_of(f).frames_bad, 0);
+    assert_int_equal(atomic_load(&f->opens), 2);
+    assert_int_equal(atomic_load(&f->closes), 2);
+    assert_int_equal(rx_tcp_server_conn_count(f->srv), 0);
+    assert_true(peer_closed(a));
+    assert_true(peer_closed(b));
+    assert_int_equal(rx_conn_send_ref(f->srv, (rx_conn_ref_t){rx_pool_loop(f->pool, 0), 1},
+                                      MSG_PUSH, "x", 1),
+                     -ESHUTDOWN);
+    close(a);
+    close(b);
+    free(fa);
+    free(fb);
+    gate_destroy(&accept_gate);
+    gate_destroy(&worker_gate);
+    gate_destroy(&marker);
+    fixture_stop(f); /* shutdown after a drain is a no-op */
+}
+
+/* Replies queued by handlers during a drain are written before the close;
+ * connections with nothing to read are simply closed; a second drain and
+ * the drain of a server never started return at once. */
+static void tcp_drain_writes_replies_then_closes(void **state)
+{
+    fixture_t *f = fixture_start((rx_tcp_server_config_t){0});
+    rx_tcp_server_config_t cfg = {.listen_addr = "127.0.0.1:0", .accept_loop = f->accept_loop,
+                                  .router = f->router, .listen_fd = -1};
+    unsigned nloops = rx_pool_size(f->pool);
+    rx_tcp_server_t *unstarted;
+    gate_t gate;
+    pthread_t drainer;
+    int fds[6], err = 0;
+    char buf[16];
+    int32_t id;
+
+    gate_init(&gate, false);
+    for (int i = 0; i < 6; i++) {
+        fds[i] = client_connect(f->port);
+        echo_roundtrip(fds[i], "hi");
+    }
+    for (unsigned i = 0; i < nloops; i++)
+        assert_int_equal(rx_loop_post(rx_pool_loop(f->pool, i), gate_task, &gate), 0);
+    WAIT_FOR(atomic_load(&gate.entered) == (int)nloops);
+    send_frame(fds[0], MSG_ECHO, "last", 4);
+    assert_int_equal(pthread_create(&drainer, NULL, drain_main, f->srv), 0);
+    for (unsigned i = 0; i < nloops; i++)
+        WAIT_FOR(loop_queued(rx_pool_loop(f->pool, i)) == 1);
+    assert_int_equal(stats_of(f).frames_in, 6);
+    gate_open(&gate);
+    assert_int_equal(pthread_join(drainer, NULL), 0);
+
+    assert_int_equal(atomic_load(&f->closes), 6);
+    assert_int_equal(stats_of(f).frames_in, 7);
+    assert_int_equal(stats_of(f).frames_truncated, 0);
+    assert_int_equal(recv_frame(fds[0], &id, buf, sizeof(buf)), 4);
+    assert_memory_equal(buf, "last", 4);
+    for (int i = 0; i < 6; i++) {
+        assert_true(peer_closed(fds[i]));
+        close(fds[i]);
+    }
+    rx_tcp_server_drain(f->srv);
+
+    unstarted = rx_tcp_server_new(&cfg, &err);
+    assert_non_null(unstarted);
+    rx_tcp_server_drain(unstarted);
+    rx_tcp_server_free(unstarted);
+    gate_destroy(&gate);
+    fixture_stop(f);
+}
+
+/* --------------------------------------------------------- frame size -- */
+
+#define BIG_BODY 4194304u
+
+static uint8_t *big_body(void)
+{
+    uint8_t *p = malloc(BIG_BODY);
+
+    assert_non_null(p);
+    for (size_t i = 0; i < BIG_BODY; i++)
+        p[i] = (uint8_t)(i * 131 + (i >> 13));
+    return p;
+}
+
+static void tcp_4mib_body_passes_and_one_byte_more_is_rejected(void **state)
+{
+    fixture_t *f = fixture_start((rx_tcp_server_config_t){.max_frame = BIG_BODY});
+    uint8_t *body = big_body(), *back = malloc(BIG_BODY);
+    int fd = client_connect(f->port), over = client_connect(f->port);
+    int32_t id;
+
+    assert_non_null(back);
+    send_frame(fd, MSG_ECHO, body, BIG_BODY);
+    assert_int_equal(recv_frame(fd, &id, back, BIG_BODY), (int)BIG_BODY);
+    assert_int_equal(id, MSG_ECHO);
+    assert_memory_equal(back, body, BIG_BODY);
+    assert_int_equal(stats_of(f).frames_bad, 0);
+
+    send_raw_header(over, MSG_ECHO, (int32_t)BIG_BODY + 1);
+    assert_true(peer_closed(over));
+    WAIT_FOR(stats_of(f).frames_bad == 1);
+    echo_roundtrip(fd, "still fine");
+    close(over);
+    close(fd);
+    free(back);
+    free(body);
+    fixture_stop(f);
+}
+
+typedef struct big_client {
+    const uint8_t *body;
+    int echoes;
+    bool intact;
+} big_client_t;
+
+static void big_on_connect(rx_tcp_client_t *cli, void *arg)
+{
+    big_client_t *bc = arg;
+
+    rx_tcp_client_send(cli, MSG_ECHO, bc->body, BIG_BODY);
+}
+
+static void big_on_echo(const rx_msg_t *msg, void *arg)
+{
+    big_client_t *bc = arg;
+
+    bc->echoes++;
+    bc->intact = msg->len == BIG_BODY && memcmp(msg->body, bc->body, BIG_BODY) == 0;
+    rx_loop_stop(msg->loop);
+}
+
+static void stop_on_timer(rx_loop_t *loop, rx_timer_t *timer, void *arg)
+{
+    rx_loop_stop(loop);
+}
+
+/* The client side of the same limit: rx_tcp_client sends and receives a
+ * 4194304-byte body with max_frame = 4194304. */
+static void tcp_client_and_server_carry_a_4mib_body(void **state)
+{
+    fixture_t *f = fixture_start((rx_tcp_server_config_t){.max_frame = BIG_BODY});
+    big_client_t bc = {.body = big_body()};
+    rx_loop_t *loop = rx_loop_new();
+    rx_router_t *router = rx_router_new();
+    char addr[32];
+    const char *servers[] = {addr};
+    rx_tcp_client_t *cli;
+    rx_timer_t *guard;
+    int err = 0;
+
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", f->port);
+    rx_router_add(router, MSG_ECHO, big_on_echo, &bc);
+    cli = rx_tcp_client_new(&(rx_tcp_client_config_t){.loop = loop,
+                                                      .servers = servers,
+                                                      .nservers = 1,
+                                                      .router = router,
+                                                      .max_frame = BIG_BODY,
+                                                      .max_pending = RX_BUF_MAX,
+                                                      .on_connect = big_on_connect,
+                                                      .arg = &bc},
+                            &err);
+    assert_non_null(cli);
+    assert_int_equal(rx_tcp_client_start(cli), 0);
+    guard = rx_timer_add(loop, 30000, 0, stop_on_timer, NULL);
+    assert_int_equal(rx_loop_run(loop), 0);
+    assert_int_equal(bc.echoes, 1);
+    assert_true(bc.intact);
+    rx_timer_cancel(loop, guard);
+    rx_tcp_client_free(cli);
+    rx_router_free(router);
+    rx_loop_free(loop);
+    free((void *)bc.body);
+    fixture_stop(f);
+}
+
+/* -------------------------------------------------------------- start -- */
+
+typedef struct io_task {
+    int fd;
+    bool add;
+    atomic_int done;
+} io_task_t;
+
+static void quiet_cb(rx_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+}
+
+static void io_task(rx_loop_t *loop, void *arg)
+{
+    io_task_t *t = arg;
+
+    if (t->add)
+        rx_io_add(loop, t->fd, 0, quiet_cb, NULL);
+    else
+        rx_io_del(loop, t->fd);
+    atomic_store(&t->done, 1);
+}
+
+/* The listening fd is already taken on the accept loop (-EEXIST) when the
+ * start task runs: the server keeps trying and serves once it is free. */
+static void tcp_start_retries_registering_the_listening_fd(void **state)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), fd;
+    io_task_t add = {.add = true}, del = {.add = false};
+    struct pollfd pfd;
+    fixture_t *f;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 16), 0);
+    f = fixture_new((rx_tcp_server_config_t){.listen_fd = lfd});
+    add.fd = del.fd = lfd;
+    assert_int_equal(rx_loop_post(f->accept_loop, io_task, &add), 0);
+    WAIT_FOR(atomic_load(&add.done));
+    assert_int_equal(rx_tcp_server_start(f->srv), 0);
+    assert_int_equal(rx_tcp_server_start(f->srv), -EALREADY);
+
+    fd = client_connect(f->port);
+    send_frame(fd, MSG_ECHO, "wait", 4);
+    pfd = (struct pollfd){.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 300), 0); /* nobody accepts */
+    assert_int_equal(stats_of(f).conns_accepted, 0);
+    assert_int_equal(rx_loop_post(f->accept_loop, io_task, &del), 0);
+    {
+        char buf[8];
+        int32_t id;
+        assert_int_equal(recv_frame(fd, &id, buf, sizeof(buf)), 4);
+        assert_memory_equal(buf, "wait", 4);
+    }
+    close(fd);
+    fixture_stop(f);
+}
+
+static void tcp_new_rejects_max_frame_over_limit_and_a_socket_not_listening(void **state)
+{
+    rx_loop_t *loop = rx_loop_new();
+    rx_router_t *router = rx_router_new();
+    rx_tcp_server_config_t cfg = {.listen_fd = -1, .listen_addr = "127.0.0.1:0",
+                                  .accept_loop = loop, .router = router};
+    const char *servers[] = {"127.0.0.1:1"};
+    rx_tcp_client_config_t ccfg = {.loop = loop, .servers = servers, .nservers = 1,
+                                   .router = router};
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    rx_tcp_server_t *srv;
+    int err = 0, fd;
+
+    cfg.max_frame = RX_FRAME_MAX + 1;
+    assert_null(rx_tcp_server_new(&cfg, &err));
+    assert_int_equal(err, -EINVAL);
+    ccfg.max_frame = RX_FRAME_MAX + 1;
+    assert_null(rx_tcp_client_new(&ccfg, &err));
+    assert_int_equal(err, -EINVAL);
+    cfg.max_frame = RX_FRAME_MAX;
+    srv = rx_tcp_server_new(&cfg, &err);
+    assert_non_null(srv);
+    rx_tcp_server_free(srv);
+
+    /* Bound but not listening: refused, and the fd is closed. */
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cfg.listen_fd = fd;
+    err = 0;
+    assert_null(rx_tcp_server_new(&cfg, &err));
+    assert_int_equal(err, -EINVAL);
+    assert_int_equal(fcntl(fd, F_GETFD), -1);
+    rx_router_free(router);
+    rx_loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -731,6 +1171,12 @@ int main(void)
         cmocka_unit_test(tcp_shutdown_closes_every_connection),
         cmocka_unit_test(tcp_serves_a_given_listening_socket),
         cmocka_unit_test(tcp_sheds_connections_when_out_of_fds),
+        cmocka_unit_test(tcp_drain_dispatches_unread_and_backlogged_frames_exactly_once),
+        cmocka_unit_test(tcp_drain_writes_replies_then_closes),
+        cmocka_unit_test(tcp_4mib_body_passes_and_one_byte_more_is_rejected),
+        cmocka_unit_test(tcp_client_and_server_carry_a_4mib_body),
+        cmocka_unit_test(tcp_new_rejects_max_frame_over_limit_and_a_socket_not_listening),
+        cmocka_unit_test(tcp_start_retries_registering_the_listening_fd),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

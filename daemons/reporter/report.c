@@ -33,10 +33,12 @@ static const uint8_t *get_field(const uint8_t *p, const uint8_t *end, uint32_t *
     uint64_t tag, v = 0;
 
     p = get_varint(p, end, &tag);
-    /* Only the low 32 bits count, as in protobuf-c. */
-    if (!p || ((uint32_t)tag >> 3) == 0)
+    if (!p || (tag >> 3) == 0)
         return NULL;
-    *ret_num = (uint32_t)tag >> 3;
+    /* A field number beyond protobuf's 2^29-1 can name no field of ours:
+     * skip it as unknown, as protobuf-c does, instead of truncating it into
+     * a known one. */
+    *ret_num = (tag >> 3) > 0x1fffffff ? UINT32_MAX : (uint32_t)(tag >> 3);
     *ret_wt = tag & 7;
     switch (*ret_wt) {
     case WT_VARINT:

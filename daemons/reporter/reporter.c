@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +38,6 @@ const size_t rp_conf_nkeys = sizeof(rp_conf_keys) / sizeof(rp_conf_keys[0]);
 
 /* Rows handed to a writer per lock (the rest of the request follows). */
 #define PUT_CHUNK 64
-/* Reading what the connections hold at SIGTERM stops after this long. */
-#define DRAIN_TIMEOUT_MS 2000
 
 struct rp_reporter {
     rx_loop_t *main_loop;
@@ -62,11 +59,6 @@ struct rp_reporter {
     /* Main thread: rate of the STATUS line. */
     uint64_t status_ms;
     uint64_t status_upserted;
-
-    /* Drain barrier. */
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    unsigned barrier_hits;
 };
 
 static void on_report(const rx_msg_t *msg, void *arg)
@@ -144,8 +136,6 @@ int rp_reporter_new(const rp_settings_t *s, int listen_fd, rx_loop_t *main_loop,
             close(listen_fd);
         return -ENOMEM;
     }
-    pthread_mutex_init(&rp->lock, NULL);
-    pthread_cond_init(&rp->cond, NULL);
     rp->main_loop = main_loop;
 
     r = reporter_new_writers(rp, s);
@@ -315,77 +305,14 @@ void rp_reporter_log_counters(rp_reporter_t *rp)
 
 /* ------------------------------------------------------------ shutdown -- */
 
-static void barrier_task(rx_loop_t *loop, void *arg)
-{
-    rp_reporter_t *rp = arg;
-
-    pthread_mutex_lock(&rp->lock);
-    rp->barrier_hits++;
-    pthread_cond_broadcast(&rp->cond);
-    pthread_mutex_unlock(&rp->lock);
-}
-
-/* Lets every network loop run one more iteration; false on timeout. */
-static bool reporter_barrier(rp_reporter_t *rp, uint64_t deadline_ms)
-{
-    unsigned n = rx_pool_size(rp->pool), posted = 0;
-    bool ok = true;
-
-    pthread_mutex_lock(&rp->lock);
-    rp->barrier_hits = 0;
-    pthread_mutex_unlock(&rp->lock);
-    for (unsigned i = 0; i < n; i++)
-        if (rx_loop_post(rx_pool_loop(rp->pool, i), barrier_task, rp) == 0)
-            posted++;
-    pthread_mutex_lock(&rp->lock);
-    while (rp->barrier_hits < posted) {
-        if (rx_time_ms() >= deadline_ms) {
-            ok = false;
-            break;
-        }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&rp->cond, &rp->lock, &ts);
-    }
-    pthread_mutex_unlock(&rp->lock);
-    return ok;
-}
-
-static uint64_t reporter_input_mark(rp_reporter_t *rp)
+static void reporter_log_truncated(rp_reporter_t *rp)
 {
     rx_stats_snapshot_t s;
 
     rx_stats_read(rx_tcp_server_stats(rp->server), &s);
-    return s.frames_in + s.frames_bad + s.frames_unknown + s.conns_accepted + s.conns_closed;
-}
-
-/* SPEC 12: what reached our sockets is decoded before we close them. The
- * loops are level-triggered and read whole frames, so once five rounds in a
- * row (each a full loop iteration on every loop, a few ms apart) see no new
- * frame and no newly attached connection, every connection has been read
- * until EAGAIN. (The server has no "drain, then close" of its own yet.) */
-static void reporter_drain_input(rp_reporter_t *rp)
-{
-    uint64_t deadline = rx_time_ms() + DRAIN_TIMEOUT_MS;
-    uint64_t mark = reporter_input_mark(rp);
-    unsigned quiet = 0;
-
-    while (quiet < 5 && rx_time_ms() < deadline) {
-        if (!reporter_barrier(rp, deadline))
-            break;
-        usleep(10000);
-        uint64_t now_mark = reporter_input_mark(rp);
-        quiet = now_mark == mark ? quiet + 1 : 0;
-        mark = now_mark;
-    }
-    if (quiet < 5)
-        lars_log(LOG_WARNING, "stopping: connections still delivering after %d ms; closing them",
-                 DRAIN_TIMEOUT_MS);
+    if (s.frames_truncated)
+        lars_log(LOG_WARNING, "stopping: %" PRIu64 " connections ended inside a frame; "
+                 "their partial reports were dropped", s.frames_truncated);
 }
 
 size_t rp_reporter_stop(rp_reporter_t *rp, uint64_t flush_timeout_ms)
@@ -394,9 +321,10 @@ size_t rp_reporter_stop(rp_reporter_t *rp, uint64_t flush_timeout_ms)
 
     if (!rp->started)
         return 0;
-    reporter_drain_input(rp);
-    rx_tcp_server_shutdown(rp->server);
+    /* SPEC 12: what reached our sockets is decoded before we close them. */
+    rx_tcp_server_drain(rp->server);
     rx_pool_stop(rp->pool);
+    reporter_log_truncated(rp);
 
     uint64_t deadline = rx_time_ms() + flush_timeout_ms;
     for (unsigned i = 0; i < rp->nwriters; i++)
@@ -430,7 +358,5 @@ void rp_reporter_free(rp_reporter_t *rp)
         rp_writer_free(rp->writers[i]);
     free(rp->writers);
     rp_ring_free(rp->ring);
-    pthread_mutex_destroy(&rp->lock);
-    pthread_cond_destroy(&rp->cond);
     free(rp);
 }
