@@ -1,0 +1,116 @@
+/*
+ * State shared by the files of lars-dns (dns.c: network, snapshots, pushes;
+ * loader.c: the DB loop). Not used outside daemons/dns.
+ */
+#ifndef LARS_DNS_INTERNAL_H
+#define LARS_DNS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "daemons/dns/dns.h"
+#include "daemons/dns/route_table.h"
+#include "daemons/dns/subs.h"
+
+/* One worker loop's own state; touched only by that loop's thread except
+ * the two counters, which STATUS reads. */
+typedef struct dns_worker {
+    dns_t *dns;
+    rx_loop_t *loop;
+    dns_subs_t *subs;
+    uint8_t *scratch; /* a push's encoded body, reused */
+    size_t scratch_cap;
+    _Atomic uint64_t nsubs;
+    _Atomic uint64_t npairs;
+} dns_worker_t;
+
+/* Per connection, on the connection's worker loop. */
+typedef struct dns_conn {
+    dns_subconn_t sub;
+    rx_conn_t *conn;
+} dns_conn_t;
+
+typedef struct dns_counters {
+    _Atomic uint64_t requests;
+    _Atomic uint64_t bad_bodies;    /* GetRouteRequest that does not decode */
+    _Atomic uint64_t pushes;        /* GetRouteResponse frames pushed */
+    _Atomic uint64_t changed_pairs; /* pairs that differed between snapshots */
+    _Atomic uint64_t truncated;     /* responses cut to max_frame */
+    _Atomic uint64_t send_failures; /* replies/pushes the connection refused */
+    _Atomic uint64_t reloads;       /* snapshots built */
+    _Atomic uint64_t swaps;         /* snapshots published (some pair changed) */
+    _Atomic uint64_t db_errors;
+    _Atomic uint64_t db_reconnects;
+    _Atomic uint64_t db_connect_failures;
+    _Atomic uint64_t pruned; /* RouteChange rows deleted */
+} dns_counters_t;
+
+struct dns {
+    /* Copied settings; the *_ms/_s ones change on SIGHUP (DB loop reads). */
+    char *listen;
+    lars_db_settings_t db;
+    unsigned nthreads;
+    unsigned max_conns;
+    uint32_t max_frame;
+    _Atomic int64_t version_poll_ms;
+    _Atomic int64_t reload_interval_s;
+    _Atomic int64_t change_retention_s;
+
+    rx_loop_t *main_loop;
+    rx_pool_t *workers;
+    dns_worker_t *w;
+    rx_pool_t *dbpool;
+    rx_loop_t *dbloop;
+    rx_router_t *router;
+    rx_tcp_server_t *srv;
+    int listen_fd;
+    bool started;
+
+    /* The published snapshot. Readers: atomic load inside a loop callback,
+     * never kept past it (see dns_publish for why that makes freeing safe). */
+    _Atomic(route_table_t *) current;
+
+    dns_event_cb cb;
+    void *cb_arg;
+
+    /* DB loop only. */
+    MYSQL *conn;
+    rx_backoff_t backoff;
+    rx_timer_t *timer; /* the pending one-shot step, or NULL */
+    uint64_t next_full_ms;
+    uint64_t next_prune_ms;
+    bool have_loaded;
+    bool force;
+    bool first_done;
+    bool ever_connected;
+
+    /* Published by the DB loop for STATUS. */
+    _Atomic int db_state;
+    _Atomic uint64_t version;
+    _Atomic uint64_t last_reload_ms;
+    _Atomic uint64_t last_load_at_ms; /* rx_time_ms() of the last successful load */
+    _Atomic uint64_t nroutes;
+    _Atomic uint64_t npairs;
+    _Atomic uint64_t table_bytes;
+    pthread_mutex_t err_lock;
+    char db_error[256];
+
+    dns_counters_t c;
+};
+
+/* DB loop: replaces the current snapshot with t (taking it) and hands the
+ * changed pairs to every worker; frees t instead when nothing changed. */
+void dns_publish(dns_t *d, route_table_t *t);
+
+/* settings.c: deep copy into d (listen, db, limits, intervals). */
+int dns_settings_copy(dns_t *d, const dns_settings_t *s);
+void dns_settings_release(dns_t *d);
+
+/* loader.c */
+int dns_loader_start(dns_t *d);
+void dns_loader_force(dns_t *d);
+/* After the DB loop stopped. */
+void dns_loader_cleanup(dns_t *d);
+void dns_set_db_error(dns_t *d, const char *msg);
+
+#endif

@@ -1,0 +1,355 @@
+/*
+ * Unit tests of lars-dns's pure parts: route snapshots (build, lookup,
+ * diff), the GetRouteResponse encoder against protobuf-c, request decoding
+ * and the per-loop subscription maps.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "daemons/dns/proto.h"
+#include "daemons/dns/route_table.h"
+#include "daemons/dns/subs.h"
+#include "proto/lars.pb-c.h"
+
+typedef struct row {
+    int32_t modid, cmdid, ip, port;
+} row_t;
+
+static route_table_t *build(const row_t *rows, size_t n, uint64_t version)
+{
+    route_builder_t *b = route_builder_new();
+    route_table_t *t = NULL;
+
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(
+            route_builder_add(b, rows[i].modid, rows[i].cmdid, rows[i].ip, rows[i].port), 0);
+    assert_int_equal(route_builder_finish(b, version, &t), 0);
+    return t;
+}
+
+static void route_lookup_finds_hosts_of_sorted_input(void **state)
+{
+    const row_t rows[] = {{1, 1, 10, 80}, {1, 1, 11, 80}, {1, 2, 12, 81}, {2, 1, 13, 82}};
+    route_table_t *t = build(rows, 4, 7);
+    const route_pair_t *p;
+
+    assert_int_equal(t->npairs, 3);
+    assert_int_equal(t->nhosts, 4);
+    assert_int_equal(t->version, 7);
+    p = route_table_lookup(t, 1, 1);
+    assert_non_null(p);
+    assert_int_equal(p->count, 2);
+    assert_int_equal(route_pair_hosts(t, p)[0].ip, 10);
+    assert_int_equal(route_pair_hosts(t, p)[1].ip, 11);
+    p = route_table_lookup(t, 2, 1);
+    assert_non_null(p);
+    assert_int_equal(p->count, 1);
+    assert_int_equal(route_pair_hosts(t, p)[0].port, 82);
+    assert_null(route_table_lookup(t, 2, 2));
+    assert_null(route_table_lookup(t, 0, 0));
+    route_table_free(t);
+}
+
+static void route_builder_sorts_unsorted_input_and_drops_duplicates(void **state)
+{
+    const row_t rows[] = {{5, 5, 3, 1}, {1, 1, 2, 1},   {5, 5, 1, 1},
+                          {1, 1, 2, 1}, {-1, 3, -7, 9}, {5, 5, 3, 1}};
+    route_table_t *t = build(rows, 6, 1);
+    const route_pair_t *p;
+
+    assert_int_equal(t->npairs, 3);
+    assert_int_equal(t->nhosts, 4);
+    /* unsigned order: modid 0xffffffff sorts last */
+    assert_int_equal(t->pairs[0].modid, 1);
+    assert_int_equal(t->pairs[1].modid, 5);
+    assert_int_equal(t->pairs[2].modid, -1);
+    p = route_table_lookup(t, 5, 5);
+    assert_non_null(p);
+    assert_int_equal(p->count, 2);
+    assert_int_equal(route_pair_hosts(t, p)[0].ip, 1);
+    assert_int_equal(route_pair_hosts(t, p)[1].ip, 3);
+    p = route_table_lookup(t, -1, 3);
+    assert_non_null(p);
+    assert_int_equal(route_pair_hosts(t, p)[0].ip, -7);
+    route_table_free(t);
+}
+
+static void route_lookup_in_empty_table_finds_nothing(void **state)
+{
+    route_table_t *t = route_table_new_empty();
+
+    assert_non_null(t);
+    assert_int_equal(t->npairs, 0);
+    assert_null(route_table_lookup(t, 1, 1));
+    route_table_free(t);
+    route_table_free(NULL);
+}
+
+static void route_lookup_finds_every_pair_of_a_large_table(void **state)
+{
+    route_builder_t *b = route_builder_new();
+    route_table_t *t = NULL;
+
+    for (int32_t m = 0; m < 200; m++)
+        for (int32_t c = 0; c < 50; c++)
+            for (int32_t h = 0; h < 3; h++)
+                assert_int_equal(route_builder_add(b, m, c, h * 1000 + m, 9000 + c), 0);
+    assert_int_equal(route_builder_finish(b, 1, &t), 0);
+    assert_int_equal(t->npairs, 10000);
+    assert_int_equal(t->nhosts, 30000);
+    for (int32_t m = 0; m < 200; m++)
+        for (int32_t c = 0; c < 50; c++) {
+            const route_pair_t *p = route_table_lookup(t, m, c);
+            assert_non_null(p);
+            assert_int_equal(p->count, 3);
+            assert_int_equal(route_pair_hosts(t, p)[2].ip, 2000 + m);
+            assert_int_equal(route_pair_hosts(t, p)[2].port, 9000 + c);
+        }
+    assert_null(route_table_lookup(t, 200, 0));
+    route_table_free(t);
+}
+
+typedef struct diff_out {
+    int32_t modid[16], cmdid[16];
+    size_t n;
+} diff_out_t;
+
+static void collect(int32_t modid, int32_t cmdid, void *arg)
+{
+    diff_out_t *d = arg;
+
+    assert_true(d->n < 16);
+    d->modid[d->n] = modid;
+    d->cmdid[d->n] = cmdid;
+    d->n++;
+}
+
+static void route_diff_reports_added_removed_and_changed_pairs(void **state)
+{
+    const row_t a[] = {
+        {1, 1, 10, 80}, {1, 2, 10, 80}, {1, 3, 10, 80}, {1, 3, 11, 80}, {2, 1, 10, 80}};
+    const row_t b[] = {{1, 1, 10, 80},  /* same */
+                       {1, 3, 10, 80},  /* lost a host */
+                       {2, 1, 10, 81},  /* port changed */
+                       {3, 1, 10, 80}}; /* added; (1,2) removed */
+    route_table_t *ta = build(a, 5, 1), *tb = build(b, 4, 2);
+    diff_out_t d = {0};
+
+    assert_int_equal(route_table_diff(ta, tb, collect, &d), 4);
+    assert_int_equal(d.n, 4);
+    assert_int_equal(d.modid[0], 1);
+    assert_int_equal(d.cmdid[0], 2);
+    assert_int_equal(d.modid[1], 1);
+    assert_int_equal(d.cmdid[1], 3);
+    assert_int_equal(d.modid[2], 2);
+    assert_int_equal(d.cmdid[2], 1);
+    assert_int_equal(d.modid[3], 3);
+    assert_int_equal(d.cmdid[3], 1);
+    route_table_free(ta);
+    route_table_free(tb);
+}
+
+static void route_diff_of_equal_tables_is_empty(void **state)
+{
+    const row_t a[] = {{1, 1, 10, 80}, {1, 1, 11, 80}, {4, 4, -5, 1}};
+    const row_t b[] = {{4, 4, -5, 1}, {1, 1, 11, 80}, {1, 1, 10, 80}};
+    route_table_t *ta = build(a, 3, 1), *tb = build(b, 3, 2);
+    diff_out_t d = {0};
+
+    assert_int_equal(route_table_diff(ta, tb, collect, &d), 0);
+    assert_int_equal(d.n, 0);
+    /* against nothing, every pair changed */
+    assert_int_equal(route_table_diff(NULL, tb, collect, &d), 2);
+    assert_int_equal(route_table_diff(ta, NULL, collect, &d), 2);
+    route_table_free(ta);
+    route_table_free(tb);
+}
+
+static void check_response_roundtrip(int32_t modid, int32_t cmdid, const route_host_t *h, size_t n)
+{
+    size_t size = dns_route_response_size(modid, cmdid, h, n);
+    uint8_t *buf = malloc(size + 1);
+    Lars__GetRouteResponse ref = LARS__GET_ROUTE_RESPONSE__INIT, *got;
+    Lars__HostInfo *infos = calloc(n + 1, sizeof(*infos));
+    Lars__HostInfo **ptrs = calloc(n + 1, sizeof(*ptrs));
+    uint8_t *refbuf;
+
+    assert_int_equal(dns_route_response_write(buf, modid, cmdid, h, n), size);
+    /* byte-identical to what protobuf-c packs */
+    ref.modid = modid;
+    ref.cmdid = cmdid;
+    ref.n_host = n;
+    ref.host = ptrs;
+    for (size_t i = 0; i < n; i++) {
+        lars__host_info__init(&infos[i]);
+        infos[i].ip = h[i].ip;
+        infos[i].port = h[i].port;
+        ptrs[i] = &infos[i];
+    }
+    assert_int_equal(lars__get_route_response__get_packed_size(&ref), size);
+    refbuf = malloc(size + 1);
+    lars__get_route_response__pack(&ref, refbuf);
+    assert_memory_equal(buf, refbuf, size);
+
+    got = lars__get_route_response__unpack(NULL, size, buf);
+    assert_non_null(got);
+    assert_int_equal(got->modid, modid);
+    assert_int_equal(got->cmdid, cmdid);
+    assert_int_equal(got->n_host, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(got->host[i]->ip, h[i].ip);
+        assert_int_equal(got->host[i]->port, h[i].port);
+    }
+    lars__get_route_response__free_unpacked(got, NULL);
+    free(refbuf);
+    free(ptrs);
+    free(infos);
+    free(buf);
+}
+
+static void route_response_encoding_matches_protobuf_c(void **state)
+{
+    /* 3232235953 = 192.168.1.177 travels as a negative int32 */
+    const route_host_t h[] = {{(int32_t)3232235953u, 8080}, {0, 0}, {1, 65535}, {-1, -1}};
+
+    check_response_roundtrip(1, 2, h, 4);
+    check_response_roundtrip(0, 0, NULL, 0);
+    check_response_roundtrip(-5, 300, h, 1);
+    assert_int_equal(dns_route_response_size(0, 0, NULL, 0), 0);
+}
+
+static void route_request_decode_accepts_valid_and_rejects_garbage(void **state)
+{
+    Lars__GetRouteRequest req = LARS__GET_ROUTE_REQUEST__INIT;
+    uint8_t buf[64];
+    size_t n;
+    int32_t m = -1, c = -1;
+    const uint8_t garbage[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f};
+    const uint8_t truncated[] = {0x08};
+
+    req.modid = 123456;
+    req.cmdid = -3;
+    n = lars__get_route_request__pack(&req, buf);
+    assert_int_equal(dns_route_request_decode(buf, n, &m, &c), 0);
+    assert_int_equal(m, 123456);
+    assert_int_equal(c, -3);
+    assert_int_equal(dns_route_request_decode(buf, 0, &m, &c), 0);
+    assert_int_equal(m, 0);
+    assert_int_equal(c, 0);
+    assert_int_equal(dns_route_request_decode(garbage, sizeof(garbage), &m, &c), -EBADMSG);
+    assert_int_equal(dns_route_request_decode(truncated, sizeof(truncated), &m, &c), -EBADMSG);
+}
+
+typedef struct seen {
+    void *owners[8];
+    size_t n;
+} seen_t;
+
+static void record(void *owner, void *arg)
+{
+    seen_t *s = arg;
+
+    s->owners[s->n++] = owner;
+}
+
+static void subs_deliver_to_each_subscriber_once(void **state)
+{
+    dns_subs_t *s = dns_subs_new();
+    dns_subconn_t a = {.owner = (void *)"a"}, b = {.owner = (void *)"b"};
+    seen_t seen = {0};
+
+    assert_int_equal(dns_subs_add(s, &a, 1, 1), 1);
+    assert_int_equal(dns_subs_add(s, &a, 1, 1), 0);
+    assert_int_equal(dns_subs_add(s, &b, 1, 1), 1);
+    assert_int_equal(dns_subs_add(s, &b, 2, 2), 1);
+    assert_int_equal(dns_subs_count(s), 3);
+    assert_int_equal(dns_subs_npairs(s), 2);
+    assert_int_equal(dns_subs_foreach(s, 1, 1, record, &seen), 2);
+    assert_int_equal(seen.n, 2);
+    assert_ptr_not_equal(seen.owners[0], seen.owners[1]);
+    seen.n = 0;
+    assert_int_equal(dns_subs_foreach(s, 3, 3, record, &seen), 0);
+    assert_int_equal(seen.n, 0);
+
+    dns_subs_remove_conn(s, &b);
+    assert_int_equal(b.count, 0);
+    assert_int_equal(dns_subs_count(s), 1);
+    assert_int_equal(dns_subs_npairs(s), 1);
+    assert_int_equal(dns_subs_foreach(s, 1, 1, record, &seen), 1);
+    assert_ptr_equal(seen.owners[0], a.owner);
+    dns_subs_remove_conn(s, &a);
+    assert_int_equal(dns_subs_npairs(s), 0);
+    dns_subs_free(s);
+}
+
+typedef struct closing {
+    dns_subs_t *subs;
+    dns_subconn_t *conns;
+    size_t calls;
+} closing_t;
+
+static void close_it(void *owner, void *arg)
+{
+    closing_t *c = arg;
+
+    c->calls++;
+    dns_subs_remove_conn(c->subs, &c->conns[(uintptr_t)owner]);
+}
+
+static void subs_survive_unsubscribe_inside_delivery(void **state)
+{
+    dns_subs_t *s = dns_subs_new();
+    dns_subconn_t conns[3000];
+    closing_t c = {s, conns, 0};
+
+    memset(conns, 0, sizeof(conns));
+    /* enough to make both tables grow */
+    for (uintptr_t i = 0; i < 3000; i++) {
+        conns[i].owner = (void *)i;
+        assert_int_equal(dns_subs_add(s, &conns[i], 7, 7), 1);
+        assert_int_equal(dns_subs_add(s, &conns[i], (int32_t)i, 1), 1);
+    }
+    assert_int_equal(dns_subs_count(s), 6000);
+    assert_int_equal(dns_subs_foreach(s, 7, 7, close_it, &c), 3000);
+    assert_int_equal(c.calls, 3000);
+    assert_int_equal(dns_subs_count(s), 0);
+    assert_int_equal(dns_subs_npairs(s), 0);
+    dns_subs_free(s);
+}
+
+static void subs_free_releases_live_subscriptions(void **state)
+{
+    dns_subs_t *s = dns_subs_new();
+    dns_subconn_t a = {0};
+
+    for (int32_t i = 0; i < 100; i++)
+        assert_int_equal(dns_subs_add(s, &a, i, i), 1);
+    dns_subs_free(s); /* ASan reports a leak if not */
+    dns_subs_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(route_lookup_finds_hosts_of_sorted_input),
+        cmocka_unit_test(route_builder_sorts_unsorted_input_and_drops_duplicates),
+        cmocka_unit_test(route_lookup_in_empty_table_finds_nothing),
+        cmocka_unit_test(route_lookup_finds_every_pair_of_a_large_table),
+        cmocka_unit_test(route_diff_reports_added_removed_and_changed_pairs),
+        cmocka_unit_test(route_diff_of_equal_tables_is_empty),
+        cmocka_unit_test(route_response_encoding_matches_protobuf_c),
+        cmocka_unit_test(route_request_decode_accepts_valid_and_rejects_garbage),
+        cmocka_unit_test(subs_deliver_to_each_subscriber_once),
+        cmocka_unit_test(subs_survive_unsubscribe_inside_delivery),
+        cmocka_unit_test(subs_free_releases_live_subscriptions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
