@@ -101,6 +101,15 @@ const lb_config_t *lb_ctx_config(const lb_ctx_t *ctx)
     return &ctx->cfg;
 }
 
+int lb_ctx_set_config(lb_ctx_t *ctx, const lb_config_t *cfg)
+{
+    int r = lb_config_check(cfg);
+    if (r < 0)
+        return r;
+    ctx->cfg = *cfg;
+    return 0;
+}
+
 lb_counters_t *lb_ctx_counters(lb_ctx_t *ctx)
 {
     return &ctx->counters;

@@ -155,6 +155,9 @@ int lb_config_check(const lb_config_t *cfg);
 int lb_ctx_new(const lb_config_t *cfg, const lb_callbacks_t *cbs, lb_ctx_t **ret_ctx);
 void lb_ctx_free(lb_ctx_t *ctx);
 const lb_config_t *lb_ctx_config(const lb_ctx_t *ctx);
+/* Replaces the settings (SIGHUP); hosts keep their counts and states, the
+ * new values apply from the next operation. -EINVAL as lb_config_check(). */
+int lb_ctx_set_config(lb_ctx_t *ctx, const lb_config_t *cfg);
 lb_counters_t *lb_ctx_counters(lb_ctx_t *ctx);
 
 /* A new balancer is in PULLING state with no hosts: its creator asks

@@ -18,3 +18,5 @@ $(BIN)/lars-agent: $(OBJ)/daemons/agent/main.o $(LIB)/libagent.a $(LIB)/liblarsc
 
 PROGRAMS += $(BIN)/lars-agent
 endif
+
+include daemons/agent/bench.mk

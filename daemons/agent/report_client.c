@@ -1,0 +1,364 @@
+/*
+ * The agent's lars-reporter client, on its own loop. Shards hand it
+ * statistics snapshots; it sends each as ReportStatusRequest with
+ * caller = this host and ts = the unix time at sending.
+ *
+ * While lars-reporter is unreachable (or the output queue is full) the
+ * newest snapshot of each pair waits in `pending` (SPEC §6); on reconnect
+ * they go out in arrival order. Once something is pending, new snapshots
+ * queue behind it, so an older snapshot never overtakes a newer one.
+ * A snapshot bigger than one frame of the reporter's default limit is split
+ * by hosts (rows are keyed by host, so the pieces add up to the whole).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemons/agent/agent.h"
+#include "daemons/agent/wire.h"
+#include "daemons/common/log.h"
+
+#define REP_RETRY_MS 200
+#define REP_BODY_MAX RX_FRAME_MAX_DEFAULT
+/* Results per frame so that a body stays below REP_BODY_MAX. */
+#define REP_CHUNK ((REP_BODY_MAX - wire_report_status_size(0)) / 40)
+
+typedef struct rep_snapshot {
+    agent_reporter_t *r;
+    int32_t modid, cmdid;
+    size_t n;
+    lb_call_result_t results[];
+} rep_snapshot_t;
+
+/* Pending snapshots: `order` holds them in arrival order (NULL once sent),
+ * an open-addressing table maps a pair to its index in `order`. */
+typedef struct rep_pending {
+    rep_snapshot_t **order;
+    size_t n, cap, pos;
+    uint64_t *keys;
+    uint32_t *idx;
+    bool *used;
+    size_t tcap, tused;
+} rep_pending_t;
+
+struct agent_reporter {
+    agent_t *agent;
+    rx_loop_t *loop;
+    rx_router_t *router;
+    rx_tcp_client_t *cli;
+    rx_timer_t *retry;
+    rep_pending_t pending;
+    uint8_t *scratch;
+    size_t scratch_cap;
+    _Atomic bool connected;
+    _Atomic uint64_t connects, sent, npending, replaced, dropped;
+};
+
+/* ------------------------------------------------------------- pending -- */
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static void pending_clear(rep_pending_t *p)
+{
+    for (size_t i = p->pos; i < p->n; i++)
+        free(p->order[i]);
+    p->n = p->pos = 0;
+    p->tused = 0;
+    if (p->used)
+        memset(p->used, 0, p->tcap * sizeof(*p->used));
+}
+
+static void pending_free(rep_pending_t *p)
+{
+    pending_clear(p);
+    free(p->order);
+    free(p->keys);
+    free(p->idx);
+    free(p->used);
+    memset(p, 0, sizeof(*p));
+}
+
+/* The slot of key, or the empty slot where it belongs. */
+static size_t pending_slot(const rep_pending_t *p, uint64_t key)
+{
+    size_t i = mix(key) & (p->tcap - 1);
+
+    while (p->used[i] && p->keys[i] != key)
+        i = (i + 1) & (p->tcap - 1);
+    return i;
+}
+
+static int pending_grow_table(rep_pending_t *p)
+{
+    rep_pending_t old = *p;
+    size_t cap = p->tcap ? 2 * p->tcap : 64;
+
+    p->keys = malloc(cap * sizeof(*p->keys));
+    p->idx = malloc(cap * sizeof(*p->idx));
+    p->used = calloc(cap, sizeof(*p->used));
+    if (!p->keys || !p->idx || !p->used) {
+        free(p->keys);
+        free(p->idx);
+        free(p->used);
+        p->keys = old.keys;
+        p->idx = old.idx;
+        p->used = old.used;
+        return -ENOMEM;
+    }
+    p->tcap = cap;
+    for (size_t i = 0; i < old.tcap; i++) {
+        if (!old.used[i])
+            continue;
+        size_t s = pending_slot(p, old.keys[i]);
+        p->used[s] = true;
+        p->keys[s] = old.keys[i];
+        p->idx[s] = old.idx[i];
+    }
+    free(old.keys);
+    free(old.idx);
+    free(old.used);
+    return 0;
+}
+
+/* Takes s in every case. */
+static void pending_put(agent_reporter_t *r, rep_snapshot_t *s)
+{
+    rep_pending_t *p = &r->pending;
+    uint64_t key = agent_pair_key(s->modid, s->cmdid);
+    size_t slot;
+
+    if ((p->tused + 1) * 2 > p->tcap && pending_grow_table(p) < 0)
+        goto drop;
+    slot = pending_slot(p, key);
+    if (p->used[slot] && p->idx[slot] >= p->pos && p->order[p->idx[slot]]) {
+        free(p->order[p->idx[slot]]);
+        p->order[p->idx[slot]] = s;
+        agent_inc(r->replaced);
+        return;
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 64;
+        rep_snapshot_t **o = realloc(p->order, cap * sizeof(*o));
+        if (!o)
+            goto drop;
+        p->order = o;
+        p->cap = cap;
+    }
+    if (!p->used[slot])
+        p->tused++;
+    p->used[slot] = true;
+    p->keys[slot] = key;
+    p->idx[slot] = (uint32_t)p->n;
+    p->order[p->n++] = s;
+    agent_inc(r->npending);
+    return;
+drop:
+    agent_inc(r->dropped);
+    free(s);
+}
+
+/* ------------------------------------------------------------- sending -- */
+
+/* 0, or -ENOBUFS (nothing queued) when the output queue is full. */
+static int send_snapshot(agent_reporter_t *r, const rep_snapshot_t *s)
+{
+    uint32_t ts = (uint32_t)time(NULL);
+    size_t need = wire_report_status_size(s->n < REP_CHUNK ? s->n : REP_CHUNK), len;
+    int err;
+
+    if (need > r->scratch_cap) {
+        uint8_t *p = realloc(r->scratch, need);
+        if (!p)
+            return -ENOMEM;
+        r->scratch = p;
+        r->scratch_cap = need;
+    }
+    /* An empty route still reports nothing: nothing to key rows by. */
+    for (size_t off = 0; off < s->n; off += REP_CHUNK) {
+        size_t k = s->n - off < REP_CHUNK ? s->n - off : REP_CHUNK;
+        len = wire_encode_report_status(r->scratch, s->modid, s->cmdid,
+                                        (int32_t)r->agent->caller_ip, s->results + off, k, ts);
+        err = rx_tcp_client_send(r->cli, WIRE_ID_REPORT_STATUS_REQUEST, r->scratch,
+                                 (uint32_t)len);
+        if (err < 0)
+            return off == 0 ? err : 0; /* the rest is lost with a partial send */
+    }
+    agent_inc(r->sent);
+    return 0;
+}
+
+static void retry_later(agent_reporter_t *r);
+
+/* Sends pending snapshots in order while the connection takes them. */
+static void pending_flush(agent_reporter_t *r)
+{
+    rep_pending_t *p = &r->pending;
+
+    while (p->pos < p->n && rx_tcp_client_connected(r->cli)) {
+        rep_snapshot_t *s = p->order[p->pos];
+        if (s) {
+            int err = send_snapshot(r, s);
+            if (err == -ENOBUFS) {
+                retry_later(r);
+                return;
+            }
+            if (err < 0)
+                agent_inc(r->dropped);
+            free(s);
+            p->order[p->pos] = NULL;
+        }
+        p->pos++;
+        atomic_fetch_sub_explicit(&r->npending, 1, memory_order_relaxed);
+    }
+    if (p->pos == p->n)
+        pending_clear(p);
+}
+
+static void retry_timer(rx_loop_t *loop, rx_timer_t *timer, void *arg)
+{
+    agent_reporter_t *r = arg;
+
+    r->retry = NULL;
+    pending_flush(r);
+}
+
+static void retry_later(agent_reporter_t *r)
+{
+    if (!r->retry)
+        r->retry = rx_timer_add(r->loop, REP_RETRY_MS, 0, retry_timer, r);
+}
+
+static void snapshot_task(rx_loop_t *loop, void *arg)
+{
+    rep_snapshot_t *s = arg;
+    agent_reporter_t *r = s->r;
+    int err;
+
+    if (r->pending.pos < r->pending.n || !rx_tcp_client_connected(r->cli)) {
+        pending_put(r, s);
+        return;
+    }
+    err = send_snapshot(r, s);
+    if (err == -ENOBUFS) {
+        pending_put(r, s);
+        retry_later(r);
+        return;
+    }
+    if (err < 0)
+        agent_inc(r->dropped);
+    free(s);
+}
+
+void agent_reporter_post(agent_reporter_t *r, int32_t modid, int32_t cmdid,
+                         const lb_call_result_t *results, size_t n)
+{
+    rep_snapshot_t *s = malloc(sizeof(*s) + n * sizeof(*results));
+
+    if (!s) {
+        agent_inc(r->dropped);
+        return;
+    }
+    *s = (rep_snapshot_t){.r = r, .modid = modid, .cmdid = cmdid, .n = n};
+    if (n)
+        memcpy(s->results, results, n * sizeof(*results));
+    if (rx_loop_post(r->loop, snapshot_task, s) < 0)
+        free(s);
+}
+
+static void on_connect(rx_tcp_client_t *cli, void *arg)
+{
+    agent_reporter_t *r = arg;
+
+    agent_set(r->connected, true);
+    agent_inc(r->connects);
+    lars_log(LOG_NOTICE, "connected to lars-reporter (server %u), %llu snapshots pending",
+             rx_tcp_client_server_index(cli), (unsigned long long)agent_get(r->npending));
+    pending_flush(r);
+}
+
+static void on_close(rx_tcp_client_t *cli, void *arg)
+{
+    agent_reporter_t *r = arg;
+
+    agent_set(r->connected, false);
+    lars_log(LOG_WARNING, "lost the connection to lars-reporter; keeping the newest statistics");
+}
+
+/* ----------------------------------------------------------- lifecycle -- */
+
+int agent_reporter_new(agent_t *a, rx_loop_t *loop, const lars_strv_t *servers,
+                       agent_reporter_t **ret)
+{
+    agent_reporter_t *r = calloc(1, sizeof(*r));
+    rx_tcp_client_config_t cfg = {
+        .loop = loop,
+        .servers = (const char *const *)servers->v,
+        .nservers = (unsigned)servers->n,
+        .on_connect = on_connect,
+        .on_close = on_close,
+    };
+    int err = -ENOMEM;
+
+    if (!r)
+        return -ENOMEM;
+    r->agent = a;
+    r->loop = loop;
+    r->router = rx_router_new();
+    if (!r->router)
+        goto out_free;
+    cfg.router = r->router;
+    cfg.arg = r;
+    r->cli = rx_tcp_client_new(&cfg, &err);
+    if (!r->cli)
+        goto out_free;
+    *ret = r;
+    return 0;
+
+out_free:
+    agent_reporter_free(r);
+    return err;
+}
+
+int agent_reporter_start(agent_reporter_t *r)
+{
+    return rx_tcp_client_start(r->cli);
+}
+
+/* After the reporter loop stopped. */
+void agent_reporter_free(agent_reporter_t *r)
+{
+    if (!r)
+        return;
+    if (r->retry)
+        rx_timer_cancel(r->loop, r->retry);
+    rx_tcp_client_free(r->cli);
+    rx_router_free(r->router);
+    pending_free(&r->pending);
+    free(r->scratch);
+    free(r);
+}
+
+bool agent_reporter_connected(const agent_reporter_t *r)
+{
+    return agent_get(((agent_reporter_t *)r)->connected);
+}
+
+void agent_reporter_counters(const agent_reporter_t *r, agent_reporter_counters_t *ret)
+{
+    agent_reporter_t *m = (agent_reporter_t *)r;
+
+    *ret = (agent_reporter_counters_t){
+        .connects = agent_get(m->connects),
+        .sent = agent_get(m->sent),
+        .pending = agent_get(m->npending),
+        .replaced = agent_get(m->replaced),
+        .dropped = agent_get(m->dropped),
+    };
+}
