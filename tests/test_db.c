@@ -133,6 +133,22 @@ static void credential_beats_password(void **state)
     free(p);
 }
 
+static void empty_credential_does_not_hide_config_password(void **state)
+{
+    char *p;
+
+    (void)state;
+    mkdir(tmp_path("creds3"), 0700);
+    write_file(tmp_path("creds3/db-password"), "\n");
+    setenv("CREDENTIALS_DIRECTORY", tmp_path("creds3"), 1);
+    p = resolve("inline", "");
+    assert_string_equal(p, "inline");
+    free(p);
+    p = resolve("", "");
+    assert_string_equal(p, "");
+    free(p);
+}
+
 static void password_file_beats_credential(void **state)
 {
     char *p;
@@ -421,6 +437,7 @@ int main(void)
         T(password_inline_used_without_file),
         T(password_file_beats_password_and_loses_newline),
         T(credential_beats_password),
+        T(empty_credential_does_not_hide_config_password),
         T(password_file_beats_credential),
         T(credentials_dir_without_credential_falls_back),
         T(missing_password_file_is_error_naming_it),

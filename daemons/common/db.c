@@ -111,8 +111,14 @@ int lars_db_resolve_password(const lars_db_settings_t *s, char **ret_password,
             set_error(ret_err, 0, "CREDENTIALS_DIRECTORY path too long");
             return -ENAMETOOLONG;
         }
-        if (access(path, F_OK) == 0)
-            return read_password_file(path, ret_password, ret_err);
+        if (access(path, F_OK) == 0) {
+            int r = read_password_file(path, ret_password, ret_err);
+            /* The packages install an empty credential file; an empty
+             * credential must not hide a password set in the config. */
+            if (r < 0 || (*ret_password)[0] || !s->password || !s->password[0])
+                return r;
+            free(*ret_password);
+        }
     }
 
     *ret_password = strdup(s->password ? s->password : "");
