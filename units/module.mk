@@ -1,6 +1,9 @@
-# units: systemd units. *.service.in get @bindir@ substituted; the copies in
-# $(BUILD)/units point at $(UNITS_BINDIR) (the install prefix by default).
-UNITS_BINDIR ?= $(BINDIR)
+# units: systemd units. *.service.in get @bindir@ substituted with the
+# directory the daemons are installed in, $(UNITS_BINDIR): $(SBINDIR) by
+# default. `make install` writes its own copies (packaging/module.mk); the
+# ones in $(BUILD)/units are for inspection and `systemd-analyze verify`.
+SBINDIR ?= $(PREFIX)/sbin
+UNITS_BINDIR ?= $(SBINDIR)
 UNIT_SRCS := $(wildcard units/*.socket units/*.service.in)
 UNITS := $(patsubst units/%.in,$(BUILD)/units/%,$(filter %.in,$(UNIT_SRCS))) \
          $(patsubst units/%,$(BUILD)/units/%,$(filter-out %.in,$(UNIT_SRCS)))
