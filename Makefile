@@ -51,6 +51,12 @@ GEN_HEADERS :=
 .PHONY: all check check-build test deps clean bench fuzz demo install format
 all:
 
+# Rules in module.mk files may name $$(TEST_ARCHIVES) as prerequisites: the
+# list is complete only once every module.mk has been read.
+.SECONDEXPANSION:
+# Keep objects of pattern rules (tests, programs) so rebuilds stay incremental.
+.SECONDARY:
+
 include proto/module.mk
 include libreactor/module.mk
 include daemons/common/module.mk

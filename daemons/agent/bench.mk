@@ -3,7 +3,7 @@
 # daemons/agent/bench/bench_agent.c). Prints numbers, asserts nothing.
 AGENT_BENCH := $(BUILD)/bench/bench_agent $(BUILD)/bench/baseline_udp
 
-$(BUILD)/bench/bench_agent: $(OBJ)/daemons/agent/bench/bench_agent.o $(TEST_ARCHIVES)
+$(BUILD)/bench/bench_agent: $(OBJ)/daemons/agent/bench/bench_agent.o $$(TEST_ARCHIVES)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(TEST_ARCHIVES) -Wl,--end-group $(PKG_LIBS) -lm
 
