@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -302,6 +304,16 @@ static void reporter_sigterm_flushes_what_was_sent(void **state)
         for (int i = 0; i < PER; i++)
             res[i] = (host_result_t){i, 80, (uint32_t)pair, 1, false};
         send_report(fd, pair, 9, 1, 77, res, PER);
+    }
+    /* write() returning does not mean the bytes reached the reporter's
+     * socket (loopback delivery may be deferred under load); once the peer
+     * kernel acknowledged all of them, our send queue is empty. */
+    for (int i = 0; i < 500; i++) {
+        int unacked = -1;
+        assert_int_equal(ioctl(fd, SIOCOUTQ, &unacked), 0);
+        if (unacked == 0)
+            break;
+        usleep(10 * 1000);
     }
     assert_int_equal(harness_signal(h, SIGTERM), 0);
     assert_true(harness_wait_notify(h, "STOPPING=1", EVENTUALLY_MS));

@@ -6,6 +6,7 @@
  */
 #include "tests/lib/mariadb.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -496,11 +497,55 @@ int test_mariadb_restart(test_mariadb_t *db)
     return 0;
 }
 
+/* True when every thread of pid is stopped ('T' in /proc/PID/task/TID/stat). */
+static bool all_threads_stopped(pid_t pid)
+{
+    char dir[64], path[400], buf[512];
+    struct dirent *e;
+    bool stopped = true;
+    DIR *d;
+
+    snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+    d = opendir(dir);
+    if (!d)
+        return false;
+    while (stopped && (e = readdir(d))) {
+        FILE *f;
+        char *paren;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+        f = fopen(path, "re");
+        if (!f)
+            continue; /* the thread ended */
+        if (!fgets(buf, sizeof(buf), f))
+            buf[0] = '\0';
+        fclose(f);
+        paren = strrchr(buf, ')');
+        stopped = paren && paren[1] == ' ' && (paren[2] == 'T' || paren[2] == 't');
+    }
+    closedir(d);
+    return stopped;
+}
+
 int test_mariadb_pause(test_mariadb_t *db)
 {
+    long long deadline;
+
     if (db->pid <= 0)
         return -ESRCH;
-    return kill(db->pid, SIGSTOP) < 0 ? -errno : 0;
+    if (kill(db->pid, SIGSTOP) < 0)
+        return -errno;
+    /* SIGSTOP is delivered asynchronously: a thread may still answer a
+     * query sent right after kill(). Return once all have stopped. */
+    deadline = now_ms() + 5000;
+    while (!all_threads_stopped(db->pid)) {
+        if (now_ms() >= deadline)
+            return -ETIMEDOUT;
+        sleep_ms(5);
+    }
+    return 0;
 }
 
 int test_mariadb_resume(test_mariadb_t *db)
