@@ -21,8 +21,7 @@
       .def_int = (def), .min = (lo), .max = (hi), .help = (text) }
 
 const lars_conf_key_t rp_conf_keys[] = {
-    { .path = "log_level", .type = LARS_CONF_STRING, .offset = offsetof(rp_settings_t, log_level),
-      .def_str = "info", .help = "debug, info, notice, warning or error" },
+    LARS_CONF_LOG_LEVEL_KEY(rp_settings_t, log_level),
     LARS_DB_CONF_KEYS(rp_settings_t, db),
     { .path = "listen", .type = LARS_CONF_STRING, .offset = offsetof(rp_settings_t, listen),
       .def_str = "0.0.0.0:7779", .help = "TCP address when not socket-activated" },
