@@ -62,7 +62,8 @@ static harness_t *start_dns(const char *name, const char *conf, bool with_db,
     snprintf(bin, sizeof(bin), "%s/bin/lars-dns", build ? build : "build");
     f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "threads = 2;\nversion_poll_ms = %d;\nreload_interval_s = 3600;\n%s\n", POLL_MS,
+    fprintf(f, "threads = 2;\nversion_poll_ms = %d;\n%s\n%s\n", POLL_MS,
+            conf && strstr(conf, "reload_interval_s") ? "" : "reload_interval_s = 3600;",
             conf ? conf : "");
     if (with_db)
         test_mariadb_conf_snippet(&db, f);
@@ -342,6 +343,97 @@ static void dns_connection_cycles_leave_no_subscriptions(void **state)
     stop_dns(h); /* under ASan, a leak fails the exit status */
 }
 
+static void dns_pushes_a_change_through_the_incremental_path(void **state)
+{
+    harness_t *h;
+    int a;
+    dns_route_t r;
+
+    route_change("add", 1007, 2, 167772170u, 7010);
+    h = start_dns("incr", NULL, true, 0);
+    wait_status(h, "reloads 1 full, 0 incremental");
+    a = connect_to(h);
+    ask(a, 1007, 1, 0, NULL);
+    ask(a, 1007, 2, 1, NULL);
+
+    route_change("add", 1007, 1, 167772171u, 7011);
+    expect_route(a, 1007, 1, 1, PUSH_WAIT_MS, &r);
+    assert_int_equal(r.ip[0], 167772171);
+    wait_status(h, "reloads 1 full, 1 incremental");
+    route_change("del", 1007, 1, 167772171u, 7011);
+    expect_route(a, 1007, 1, 0, PUSH_WAIT_MS, NULL);
+    wait_status(h, "reloads 1 full, 2 incremental");
+    /* the unchanged pair was carried over and never pushed */
+    ask(a, 1007, 2, 1, &r);
+    assert_int_equal(r.port[0], 7010);
+    wait_status(h, "pushes 2");
+    close(a);
+    stop_dns(h);
+}
+
+static void dns_change_without_route_change_row_is_found_by_full_reloads(void **state)
+{
+    harness_t *h = start_dns("norow", "reload_interval_s = 2;", true, 0);
+    int a;
+
+    wait_status(h, "DB up");
+    a = connect_to(h);
+    ask(a, 1008, 1, 0, NULL);
+    /* neither a RouteChange row nor a version bump: the periodic reload */
+    assert_int_equal(test_mariadb_exec(&db, "INSERT INTO RouteData (modid, cmdid, serverip, "
+                                            "serverport) VALUES (1008, 1, 167772172, 7012)"),
+                     0);
+    expect_route(a, 1008, 1, 1, PUSH_WAIT_MS + 2000, NULL);
+    /* a version bump without rows: the change list cannot be trusted */
+    assert_int_equal(test_mariadb_exec(&db,
+                                       "START TRANSACTION; INSERT INTO RouteData (modid, cmdid, "
+                                       "serverip, serverport) VALUES (1008, 1, 167772173, 7013); "
+                                       "UPDATE RouteVersion SET version = GREATEST(version + 1, "
+                                       "UNIX_TIMESTAMP()) WHERE id = 1; COMMIT"),
+                     0);
+    expect_route(a, 1008, 1, 2, PUSH_WAIT_MS, NULL);
+    wait_status(h, " 0 incremental");
+    close(a);
+    stop_dns(h);
+}
+
+static void dns_pruned_or_long_change_lists_fall_back_to_full_reloads(void **state)
+{
+    harness_t *h = start_dns("pruned", NULL, true, 0);
+    int a;
+
+    wait_status(h, "reloads 1 full, 0 incremental");
+    a = connect_to(h);
+    ask(a, 1009, 1, 0, NULL);
+    route_change("add", 1009, 1, 167772174u, 7014);
+    expect_route(a, 1009, 1, 1, PUSH_WAIT_MS, NULL);
+    wait_status(h, "reloads 1 full, 1 incremental");
+
+    /* the last row seen is gone, as if pruned */
+    assert_int_equal(test_mariadb_exec(&db, "DELETE FROM RouteChange"), 0);
+    route_change("add", 1009, 1, 167772175u, 7015);
+    expect_route(a, 1009, 1, 2, PUSH_WAIT_MS, NULL);
+    wait_status(h, "reloads 2 full, 1 incremental");
+    /* and incremental again from the row that full reload saw */
+    route_change("del", 1009, 1, 167772175u, 7015);
+    expect_route(a, 1009, 1, 1, PUSH_WAIT_MS, NULL);
+    wait_status(h, "reloads 2 full, 2 incremental");
+
+    /* 1001 changed pairs: more than the limit for a small table */
+    assert_int_equal(test_mariadb_exec(&db,
+                                       "START TRANSACTION; INSERT INTO RouteData (modid, cmdid, "
+                                       "serverip, serverport) VALUES (1009, 1, 167772176, 7016); "
+                                       "UPDATE RouteVersion SET version = GREATEST(version + 1, "
+                                       "UNIX_TIMESTAMP()) WHERE id = 1; INSERT INTO RouteChange "
+                                       "(modid, cmdid, version) SELECT 1009, seq, version FROM "
+                                       "seq_1_to_1001, RouteVersion WHERE id = 1; COMMIT"),
+                     0);
+    expect_route(a, 1009, 1, 2, PUSH_WAIT_MS, NULL);
+    wait_status(h, "reloads 3 full, 2 incremental");
+    close(a);
+    stop_dns(h);
+}
+
 static void dns_survives_db_outage_and_starts_without_db(void **state)
 {
     harness_t *h1, *h2;
@@ -409,6 +501,9 @@ int main(void)
         cmocka_unit_test(dns_reloads_config_on_sighup),
         cmocka_unit_test(dns_sends_watchdog_and_counters),
         cmocka_unit_test(dns_connection_cycles_leave_no_subscriptions),
+        cmocka_unit_test(dns_pushes_a_change_through_the_incremental_path),
+        cmocka_unit_test(dns_change_without_route_change_row_is_found_by_full_reloads),
+        cmocka_unit_test(dns_pruned_or_long_change_lists_fall_back_to_full_reloads),
         /* last: it kills and restarts the database */
         cmocka_unit_test(dns_survives_db_outage_and_starts_without_db),
     };

@@ -173,6 +173,65 @@ static void route_diff_of_equal_tables_is_empty(void **state)
     route_table_free(tb);
 }
 
+static void route_patch_equals_a_full_build_of_the_new_rows(void **state)
+{
+    const row_t base[] = {{1, 1, 10, 80}, {1, 2, 10, 80}, {1, 3, 10, 80}, {1, 3, 11, 80},
+                          {2, 1, 10, 80}, {-1, 7, 10, 80}};
+    /* the changed pairs' rows now: (1,3) lost a host, (2,1) changed port,
+     * (1,2) is gone, (3,1) and (-2,1) (unsigned order: after 3) are new,
+     * (1,1) was listed but is the same */
+    const row_t delta[] = {{1, 1, 10, 80}, {1, 3, 11, 80}, {2, 1, 10, 81}, {3, 1, 12, 80},
+                           {-2, 1, 13, 80}};
+    const row_t want[] = {{1, 1, 10, 80}, {1, 3, 11, 80}, {2, 1, 10, 81},
+                          {3, 1, 12, 80}, {-2, 1, 13, 80}, {-1, 7, 10, 80}};
+    route_key_t keys[] = {{3, 1}, {1, 2}, {-2, 1}, {1, 3}, {2, 1}, {1, 1}, {2, 1}};
+    route_table_t *tb = build(base, 6, 1), *td = build(delta, 5, 2), *tw = build(want, 6, 2);
+    route_table_t *tp = NULL;
+    diff_out_t d = {0};
+    size_t nkeys = route_keys_sort_unique(keys, 7);
+
+    assert_int_equal(nkeys, 6);
+    assert_int_equal(keys[0].cmdid, 1); /* (1,1) first, (-2,1) last */
+    assert_int_equal(keys[5].modid, -2);
+    assert_int_equal(route_table_patch(tb, td, keys, nkeys, 2, &tp), 0);
+    assert_int_equal(tp->version, 2);
+    assert_int_equal(tp->npairs, tw->npairs);
+    assert_int_equal(tp->nhosts, tw->nhosts);
+    assert_memory_equal(tp->pairs, tw->pairs, tw->npairs * sizeof(route_pair_t));
+    assert_memory_equal(tp->hosts, tw->hosts, tw->nhosts * sizeof(route_host_t));
+    assert_non_null(route_table_lookup(tp, -1, 7));
+    assert_null(route_table_lookup(tp, 1, 2));
+    /* the base is untouched */
+    assert_int_equal(route_table_lookup(tb, 1, 3)->count, 2);
+    assert_int_equal(route_table_diff_keys(tb, tp, keys, nkeys, collect, &d), 5);
+    assert_int_equal(d.n, 5);
+    assert_int_equal(d.modid[0], 1);
+    assert_int_equal(d.cmdid[0], 2);
+    assert_int_equal(d.modid[4], -2);
+    assert_int_equal(route_table_diff(tb, tp, collect, &(diff_out_t){0}), 5);
+    route_table_free(tb);
+    route_table_free(td);
+    route_table_free(tw);
+    route_table_free(tp);
+}
+
+static void route_patch_can_empty_and_refill_a_table(void **state)
+{
+    const row_t one[] = {{5, 5, 1, 1}};
+    route_key_t key = {5, 5};
+    route_table_t *t1 = build(one, 1, 1), *none = route_table_new_empty(), *t0 = NULL, *t2 = NULL;
+
+    assert_int_equal(route_table_patch(t1, none, &key, 1, 2, &t0), 0);
+    assert_int_equal(t0->npairs, 0);
+    assert_null(route_table_lookup(t0, 5, 5));
+    assert_int_equal(route_table_patch(t0, t1, &key, 1, 3, &t2), 0);
+    assert_int_equal(route_table_lookup(t2, 5, 5)->count, 1);
+    route_table_free(t1);
+    route_table_free(none);
+    route_table_free(t0);
+    route_table_free(t2);
+}
+
 static void check_response_roundtrip(int32_t modid, int32_t cmdid, const route_host_t *h, size_t n)
 {
     size_t size = dns_route_response_size(modid, cmdid, h, n);
@@ -345,6 +404,8 @@ int main(void)
         cmocka_unit_test(route_lookup_finds_every_pair_of_a_large_table),
         cmocka_unit_test(route_diff_reports_added_removed_and_changed_pairs),
         cmocka_unit_test(route_diff_of_equal_tables_is_empty),
+        cmocka_unit_test(route_patch_equals_a_full_build_of_the_new_rows),
+        cmocka_unit_test(route_patch_can_empty_and_refill_a_table),
         cmocka_unit_test(route_response_encoding_matches_protobuf_c),
         cmocka_unit_test(route_request_decode_accepts_valid_and_rejects_garbage),
         cmocka_unit_test(subs_deliver_to_each_subscriber_once),

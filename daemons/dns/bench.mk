@@ -1,8 +1,9 @@
 # bench-dns: lars-dns figures (load 1,000,000 routes, start to READY, reload,
-# RSS, get_route rate, push latency). Prints numbers, asserts nothing.
+# RSS, get_route rate, push latency). Prints numbers, asserts nothing;
+# bench/dns-results.sh adds the RESULT lines for `make bench`.
 .PHONY: bench-dns
 bench-dns: $(BUILD)/bench/bench_dns $(BIN)/lars-dns
-	@LARS_BUILD=$(abspath $(BUILD)) $(BUILD)/bench/bench_dns
+	@LARS_BUILD=$(abspath $(BUILD)) bench/dns-results.sh $(BUILD)/bench/bench_dns
 
 $(BUILD)/bench/bench_dns: $(OBJ)/bench/bench_dns.o $$(TEST_ARCHIVES)
 	@mkdir -p $(@D)

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,14 +172,26 @@ static void on_close(rx_conn_t *conn, void *arg)
 
 /* -------------------------------------------------------------- pushes -- */
 
+/* The old snapshot was allocated on the DB thread and is freed here, on a
+ * worker: glibc keeps the freed pages in the DB thread's arena, and after a
+ * few reloads RSS holds several tables' worth. The DB loop hands them back. */
+static void trim_task(rx_loop_t *loop, void *arg)
+{
+    malloc_trim(0);
+}
+
 static void swap_done(dns_swap_t *s)
 {
+    dns_t *d = s->dns;
+
     if (atomic_fetch_sub(&s->pending, 1) != 1)
         return;
     if (!atomic_load(&s->leak_old))
         route_table_free(s->old);
     free(s->changed);
     free(s);
+    /* Fails only while stopping, when nothing is worth trimming. */
+    (void)rx_loop_post(d->dbloop, trim_task, NULL);
 }
 
 typedef struct push_ctx {
@@ -268,21 +281,24 @@ static void publish_stats(dns_t *d, const route_table_t *t)
     atomic_store(&d->table_bytes, route_table_bytes(t));
 }
 
-void dns_publish(dns_t *d, route_table_t *t)
+int dns_publish(dns_t *d, route_table_t *t, const route_key_t *keys, size_t nkeys)
 {
     route_table_t *old = atomic_load(&d->current);
     dns_swap_t *s = calloc(1, sizeof(*s));
 
     if (!s)
         goto out_keep_old;
-    route_table_diff(old, t, collect_changed, s);
+    if (keys)
+        route_table_diff_keys(old, t, keys, nkeys, collect_changed, s);
+    else
+        route_table_diff(old, t, collect_changed, s);
     if (s->cap == SIZE_MAX)
         goto out_keep_old;
     if (s->nchanged == 0) {
         free(s->changed);
         free(s);
         route_table_free(t);
-        return;
+        return 0;
     }
     s->dns = d;
     s->old = old;
@@ -303,7 +319,7 @@ void dns_publish(dns_t *d, route_table_t *t)
             swap_done(s);
         }
     }
-    return;
+    return 0;
 
 out_keep_old:
     lars_log(LOG_ERR, "out of memory publishing a new route table; keeping the old one");
@@ -311,6 +327,7 @@ out_keep_old:
         free(s->changed);
     free(s);
     route_table_free(t);
+    return -ENOMEM;
 }
 
 /* ----------------------------------------------------------- lifecycle -- */
@@ -526,14 +543,16 @@ void dns_status(dns_t *d, char *buf, size_t size)
         "%" PRIu64 " routes in %" PRIu64 " pairs, version %" PRIu64 ", %u conns, %" PRIu64
         " subscriptions; DB %s%s%s; last reload %" PRIu64 " ms; requests %" PRIu64
         ", pushes %" PRIu64 ", refused %" PRIu64 ", bad frames %" PRIu64 ", bad bodies %" PRIu64
-        ", unknown msgids %" PRIu64 ", DB errors %" PRIu64 ", reconnects %" PRIu64,
+        ", unknown msgids %" PRIu64 ", DB errors %" PRIu64 ", reconnects %" PRIu64
+        "; reloads %" PRIu64 " full, %" PRIu64 " incremental",
         atomic_load(&d->nroutes), atomic_load(&d->npairs), atomic_load(&d->version),
         rx_tcp_server_conn_count(d->srv), subs, db_state_name(state), err,
         state == DNS_DB_DOWN && atomic_load(&d->last_load_at_ms) ? ", serving the last good table"
                                                                  : "",
         atomic_load(&d->last_reload_ms), atomic_load(&d->c.requests), atomic_load(&d->c.pushes),
         st.conns_refused, st.frames_bad, atomic_load(&d->c.bad_bodies), st.frames_unknown,
-        atomic_load(&d->c.db_errors), atomic_load(&d->c.db_reconnects));
+        atomic_load(&d->c.db_errors), atomic_load(&d->c.db_reconnects),
+        atomic_load(&d->c.reloads_full), atomic_load(&d->c.reloads_incremental));
 }
 
 void dns_log_counters(dns_t *d)
@@ -548,7 +567,8 @@ void dns_log_counters(dns_t *d)
         "counters: routes=%" PRIu64 " pairs=%" PRIu64 " table_bytes=%" PRIu64 " version=%" PRIu64
         " db=%s conns=%u subscriptions=%" PRIu64 " requests=%" PRIu64 " bad_bodies=%" PRIu64
         " pushes=%" PRIu64 " changed_pairs=%" PRIu64 " truncated=%" PRIu64 " send_failures=%" PRIu64
-        " reloads=%" PRIu64 " swaps=%" PRIu64 " last_reload_ms=%" PRIu64 " db_errors=%" PRIu64
+        " reloads=%" PRIu64 " reloads_full=%" PRIu64 " reloads_incremental=%" PRIu64
+        " swaps=%" PRIu64 " last_reload_ms=%" PRIu64 " db_errors=%" PRIu64
         " db_reconnects=%" PRIu64 " db_connect_failures=%" PRIu64 " pruned=%" PRIu64
         " frames_in=%" PRIu64 " frames_out=%" PRIu64 " frames_bad=%" PRIu64
         " frames_unknown=%" PRIu64 " conns_accepted=%" PRIu64 " conns_refused=%" PRIu64
@@ -558,6 +578,7 @@ void dns_log_counters(dns_t *d)
         rx_tcp_server_conn_count(d->srv), subs, atomic_load(&d->c.requests),
         atomic_load(&d->c.bad_bodies), atomic_load(&d->c.pushes), atomic_load(&d->c.changed_pairs),
         atomic_load(&d->c.truncated), atomic_load(&d->c.send_failures), atomic_load(&d->c.reloads),
+        atomic_load(&d->c.reloads_full), atomic_load(&d->c.reloads_incremental),
         atomic_load(&d->c.swaps), atomic_load(&d->last_reload_ms), atomic_load(&d->c.db_errors),
         atomic_load(&d->c.db_reconnects), atomic_load(&d->c.db_connect_failures),
         atomic_load(&d->c.pruned), st.frames_in, st.frames_out, st.frames_bad, st.frames_unknown,

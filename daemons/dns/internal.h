@@ -38,6 +38,8 @@ typedef struct dns_counters {
     _Atomic uint64_t truncated;     /* responses cut to max_frame */
     _Atomic uint64_t send_failures; /* replies/pushes the connection refused */
     _Atomic uint64_t reloads;       /* snapshots built */
+    _Atomic uint64_t reloads_full;  /* ... from all of RouteData */
+    _Atomic uint64_t reloads_incremental; /* ... from RouteChange's pairs only */
     _Atomic uint64_t swaps;         /* snapshots published (some pair changed) */
     _Atomic uint64_t db_errors;
     _Atomic uint64_t db_reconnects;
@@ -79,6 +81,7 @@ struct dns {
     rx_timer_t *timer; /* the pending one-shot step, or NULL */
     uint64_t next_full_ms;
     uint64_t next_prune_ms;
+    uint64_t last_change_id; /* newest RouteChange.id the table reflects */
     bool have_loaded;
     bool force;
     bool first_done;
@@ -99,8 +102,34 @@ struct dns {
 };
 
 /* DB loop: replaces the current snapshot with t (taking it) and hands the
- * changed pairs to every worker; frees t instead when nothing changed. */
-void dns_publish(dns_t *d, route_table_t *t);
+ * changed pairs to every worker; frees t instead when nothing changed.
+ * keys: the only pairs that may differ (an incremental update), or NULL to
+ * diff the whole tables. -ENOMEM: t was dropped, the old table stays. */
+int dns_publish(dns_t *d, route_table_t *t, const route_key_t *keys, size_t nkeys);
+
+/* One load's result, for dns_publish(). */
+typedef struct dns_load {
+    route_table_t *table;
+    route_key_t *keys; /* incremental: the pairs that may differ; full: NULL */
+    size_t nkeys;
+    uint64_t version;
+    uint64_t last_change_id;
+} dns_load_t;
+
+/* loader.c, for changes.c (DB loop only). The helpers set d->db_error on
+ * failure and return -errno (-ENOTCONN: the connection is lost). */
+int dns_query_u64(dns_t *d, const char *sql, uint64_t *ret); /* no row: 0 */
+int dns_load_rows(dns_t *d, const char *sql, size_t len, route_builder_t *b);
+int dns_snapshot_begin(dns_t *d);
+/* Ends the read-only transaction: rolls back when err < 0, else commits;
+ * returns err, or the commit's error. */
+int dns_snapshot_end(dns_t *d, int err);
+
+/* changes.c: the current table with the pairs of the RouteChange rows newer
+ * than d->last_change_id reloaded. 1 and l filled; 0 when the change list
+ * cannot be trusted (pruned, too long, or the version moved without rows)
+ * and a full reload is needed; or -errno. */
+int dns_load_incremental(dns_t *d, dns_load_t *l);
 
 /* settings.c: deep copy into d (listen, db, limits, intervals). */
 int dns_settings_copy(dns_t *d, const dns_settings_t *s);

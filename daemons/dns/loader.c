@@ -1,13 +1,16 @@
 /*
  * The DB loop of lars-dns: connects to MariaDB (with backoff), polls
- * RouteVersion, loads RouteData into a new snapshot when the version moved
- * or the periodic full reload is due, hands it to dns_publish(), and prunes
+ * RouteVersion; when the version moved it reloads only the pairs RouteChange
+ * names (changes.c), and all of RouteData at the first load, after a
+ * reconnect, when the change list cannot be trusted and every
+ * reload_interval_s; it hands the new snapshot to dns_publish() and prunes
  * old RouteChange rows. Everything here runs on the "dns-db" loop, one step
  * per one-shot timer; a step blocks that loop only, for at most the
  * connection's timeouts (lars_db_connect sets them).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,25 +92,19 @@ static uint32_t parse_u32(const char *s)
     return s ? (uint32_t)strtoul(s, NULL, 10) : 0;
 }
 
-/* Streams the rows (mysql_use_result: no client-side copy of the whole
- * result) into a builder; the query's order makes the builder's fast path. */
-static int load_table(dns_t *d, uint64_t version, route_table_t **ret)
+/* Streams the rows of `sql` (mysql_use_result: no client-side copy of the
+ * whole result) into b; the queries' order makes the builder's fast path. */
+int dns_load_rows(dns_t *d, const char *sql, size_t len, route_builder_t *b)
 {
     lars_db_error_t e = {0};
-    route_builder_t *b;
     MYSQL_RES *res;
     MYSQL_ROW row;
     int err = 0;
 
-    if (mysql_real_query(d->conn, load_sql, sizeof(load_sql) - 1) != 0)
-        goto out_db_error;
-    res = mysql_use_result(d->conn);
-    if (!res)
-        goto out_db_error;
-    b = route_builder_new();
-    if (!b) {
-        mysql_free_result(res);
-        return -ENOMEM;
+    if (mysql_real_query(d->conn, sql, len) != 0 || !(res = mysql_use_result(d->conn))) {
+        err = lars_db_error_from(d->conn, "loading RouteData", &e);
+        dns_set_db_error(d, e.msg);
+        return err;
     }
     while ((row = mysql_fetch_row(res)) && err == 0)
         err = route_builder_add(b, (int32_t)parse_u32(row[0]), (int32_t)parse_u32(row[1]),
@@ -117,51 +114,137 @@ static int load_table(dns_t *d, uint64_t version, route_table_t **ret)
         dns_set_db_error(d, e.msg);
     }
     mysql_free_result(res);
+    return err;
+}
+
+int dns_query_u64(dns_t *d, const char *sql, uint64_t *ret)
+{
+    lars_db_error_t e = {0};
+    int err = lars_db_query_u64(d->conn, sql, ret, &e);
+
+    if (err == -ENOENT) {
+        *ret = 0;
+        return 0;
+    }
+    if (err < 0)
+        dns_set_db_error(d, e.msg);
+    return err;
+}
+
+/* A load reads RouteVersion, RouteChange and RouteData in one consistent
+ * snapshot, so the version and the last change id describe exactly the rows
+ * loaded, whatever writers commit meanwhile. */
+int dns_snapshot_begin(dns_t *d)
+{
+    lars_db_error_t e = {0};
+    int64_t r = lars_db_exec(d->conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT", &e);
+
+    if (r < 0)
+        dns_set_db_error(d, e.msg);
+    return r < 0 ? (int)r : 0;
+}
+
+int dns_snapshot_end(dns_t *d, int err)
+{
+    lars_db_error_t e = {0};
+    int r;
+
+    if (err < 0) {
+        lars_db_rollback(d->conn);
+        return err;
+    }
+    r = lars_db_commit(d->conn, &e);
+    if (r < 0)
+        dns_set_db_error(d, e.msg);
+    return r < 0 ? r : err;
+}
+
+static int load_full_rows(dns_t *d, dns_load_t *l)
+{
+    route_builder_t *b;
+    int err;
+
+    err = dns_query_u64(d, "SELECT version FROM RouteVersion WHERE id = 1", &l->version);
+    if (err < 0)
+        return err;
+    err = dns_query_u64(d, "SELECT COALESCE(MAX(id), 0) FROM RouteChange", &l->last_change_id);
+    if (err < 0)
+        return err;
+    b = route_builder_new();
+    if (!b)
+        return -ENOMEM;
+    err = dns_load_rows(d, load_sql, sizeof(load_sql) - 1, b);
     if (err < 0) {
         route_builder_free(b);
         return err;
     }
-    return route_builder_finish(b, version, ret);
+    return route_builder_finish(b, l->version, &l->table);
+}
 
-out_db_error:
-    err = lars_db_error_from(d->conn, "loading RouteData", &e);
-    dns_set_db_error(d, e.msg);
+static int load_full(dns_t *d, dns_load_t *l)
+{
+    int err = dns_snapshot_begin(d);
+
+    if (err < 0)
+        return err;
+    err = dns_snapshot_end(d, load_full_rows(d, l));
+    if (err < 0) {
+        route_table_free(l->table);
+        l->table = NULL;
+    }
     return err;
+}
+
+static void count_load(dns_t *d, const dns_load_t *l, uint64_t t0)
+{
+    uint64_t now = rx_time_ms();
+
+    atomic_fetch_add(&d->c.reloads, 1);
+    atomic_fetch_add(l->keys ? &d->c.reloads_incremental : &d->c.reloads_full, 1);
+    atomic_store(&d->last_reload_ms, now - t0);
+    atomic_store(&d->last_load_at_ms, now);
+    atomic_store(&d->version, l->version);
+    lars_log(LOG_DEBUG, "loaded %zu routes (version %" PRIu64 ", %s) in %" PRIu64 " ms",
+             l->table->nhosts, l->version, l->keys ? "incremental" : "full", now - t0);
 }
 
 /* 0: nothing to do, 1: a new table was loaded, or -errno. */
 static int poll_and_load(dns_t *d)
 {
-    lars_db_error_t e = {0};
-    route_table_t *t = NULL;
-    uint64_t v = 0, t0, now;
+    dns_load_t l = {0};
+    uint64_t v = 0, t0;
+    bool full;
     int err;
 
-    err = lars_db_query_u64(d->conn, "SELECT version FROM RouteVersion WHERE id = 1", &v, &e);
-    if (err == -ENOENT)
-        v = 0;
-    else if (err < 0) {
-        dns_set_db_error(d, e.msg);
-        return err;
-    }
-    now = rx_time_ms();
-    if (!d->force && d->have_loaded && v == atomic_load(&d->version) && now < d->next_full_ms)
-        return 0;
-    t0 = now;
-    err = load_table(d, v, &t);
+    err = dns_query_u64(d, "SELECT version FROM RouteVersion WHERE id = 1", &v);
     if (err < 0)
         return err;
-    now = rx_time_ms();
-    atomic_fetch_add(&d->c.reloads, 1);
-    atomic_store(&d->last_reload_ms, now - t0);
-    atomic_store(&d->last_load_at_ms, now);
-    atomic_store(&d->version, v);
-    lars_log(LOG_DEBUG, "loaded %zu routes (version %" PRIu64 ") in %" PRIu64 " ms", t->nhosts, v,
-             now - t0);
+    t0 = rx_time_ms();
+    full = d->force || !d->have_loaded || t0 >= d->next_full_ms;
+    if (!full && v == atomic_load(&d->version))
+        return 0;
+    err = full ? 0 : dns_load_incremental(d, &l);
+    if (err < 0) {
+        /* whatever went wrong, a full reload next time does not depend on it */
+        d->force = err != -ENOTCONN;
+        return err;
+    }
+    if (err == 0) {
+        err = load_full(d, &l);
+        if (err < 0)
+            return err;
+        d->next_full_ms = t0 + (uint64_t)atomic_load(&d->reload_interval_s) * 1000;
+    }
+    count_load(d, &l, t0);
+    d->last_change_id = l.last_change_id;
     d->have_loaded = true;
     d->force = false;
-    d->next_full_ms = t0 + (uint64_t)atomic_load(&d->reload_interval_s) * 1000;
-    dns_publish(d, t);
+    /* Dropped: the change list has moved on, only a full reload recovers. */
+    if (dns_publish(d, l.table, l.keys, l.nkeys) < 0)
+        d->force = true;
+    free(l.keys);
+    /* the builder's and the DB client's buffers, freed on this thread */
+    malloc_trim(0);
     return 1;
 }
 

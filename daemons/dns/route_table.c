@@ -333,3 +333,130 @@ size_t route_table_diff(const route_table_t *old, const route_table_t *new, rout
     }
     return changed;
 }
+
+static int key_cmp(int32_t am, int32_t ac, int32_t bm, int32_t bc)
+{
+    if (am != bm)
+        return (uint32_t)am < (uint32_t)bm ? -1 : 1;
+    if (ac != bc)
+        return (uint32_t)ac < (uint32_t)bc ? -1 : 1;
+    return 0;
+}
+
+static int key_qsort_cmp(const void *a, const void *b)
+{
+    const route_key_t *x = a, *y = b;
+
+    return key_cmp(x->modid, x->cmdid, y->modid, y->cmdid);
+}
+
+size_t route_keys_sort_unique(route_key_t *keys, size_t n)
+{
+    size_t out = 0;
+
+    if (n == 0)
+        return 0;
+    qsort(keys, n, sizeof(*keys), key_qsort_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (key_qsort_cmp(&keys[out], &keys[i]) != 0)
+            keys[++out] = keys[i];
+    return out + 1;
+}
+
+/* Appends one pair to t; with t->pairs NULL it only counts. */
+static void patch_emit(route_table_t *t, int32_t modid, int32_t cmdid, const route_host_t *h,
+                       uint32_t count)
+{
+    if (count == 0)
+        return;
+    if (t->pairs) {
+        t->pairs[t->npairs] = (route_pair_t){modid, cmdid, (uint32_t)t->nhosts, count};
+        memcpy(t->hosts + t->nhosts, h, count * sizeof(*h));
+    }
+    t->npairs++;
+    t->nhosts += count;
+}
+
+static void patch_emit_delta(route_table_t *t, const route_table_t *delta, const route_key_t *k)
+{
+    const route_pair_t *p = route_table_lookup(delta, k->modid, k->cmdid);
+
+    if (p)
+        patch_emit(t, p->modid, p->cmdid, route_pair_hosts(delta, p), p->count);
+}
+
+/* The merge walk of base's pairs and the keys, run once to count and once
+ * to fill. */
+static void patch_walk(route_table_t *t, const route_table_t *base, const route_table_t *delta,
+                       const route_key_t *keys, size_t nkeys)
+{
+    size_t i = 0, k = 0;
+
+    t->npairs = t->nhosts = 0;
+    while (i < base->npairs || k < nkeys) {
+        const route_pair_t *p = i < base->npairs ? &base->pairs[i] : NULL;
+        int c = !p ? 1 : k == nkeys ? -1
+                                    : key_cmp(p->modid, p->cmdid, keys[k].modid, keys[k].cmdid);
+
+        if (c < 0) {
+            patch_emit(t, p->modid, p->cmdid, route_pair_hosts(base, p), p->count);
+            i++;
+            continue;
+        }
+        patch_emit_delta(t, delta, &keys[k]);
+        k++;
+        i += c == 0;
+    }
+}
+
+int route_table_patch(const route_table_t *base, const route_table_t *delta,
+                      const route_key_t *keys, size_t nkeys, uint64_t version,
+                      route_table_t **ret)
+{
+    route_table_t *t = calloc(1, sizeof(*t));
+    size_t npairs, nhosts;
+    int err;
+
+    if (!t)
+        return -ENOMEM;
+    patch_walk(t, base, delta, keys, nkeys);
+    npairs = t->npairs;
+    nhosts = t->nhosts;
+    /* +1: malloc(0) may return NULL */
+    t->pairs = malloc((npairs + 1) * sizeof(route_pair_t));
+    t->hosts = malloc((nhosts + 1) * sizeof(route_host_t));
+    if (!t->pairs || !t->hosts) {
+        err = -ENOMEM;
+        goto out_free_table;
+    }
+    patch_walk(t, base, delta, keys, nkeys);
+    t->version = version;
+    err = build_index(t);
+    if (err < 0)
+        goto out_free_table;
+    *ret = t;
+    return 0;
+
+out_free_table:
+    route_table_free(t);
+    return err;
+}
+
+size_t route_table_diff_keys(const route_table_t *old, const route_table_t *new,
+                             const route_key_t *keys, size_t nkeys, route_diff_cb cb, void *arg)
+{
+    size_t changed = 0;
+
+    for (size_t k = 0; k < nkeys; k++) {
+        const route_pair_t *a = old ? route_table_lookup(old, keys[k].modid, keys[k].cmdid) : NULL;
+        const route_pair_t *b = new ? route_table_lookup(new, keys[k].modid, keys[k].cmdid) : NULL;
+
+        if (!a && !b)
+            continue;
+        if (a && b && same_hosts(old, a, new, b))
+            continue;
+        cb(keys[k].modid, keys[k].cmdid, arg);
+        changed++;
+    }
+    return changed;
+}

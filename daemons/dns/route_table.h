@@ -62,6 +62,24 @@ static inline const route_host_t *route_pair_hosts(const route_table_t *t, const
     return t->hosts + p->first;
 }
 
+/* A pair's key, for the incremental update. */
+typedef struct route_key {
+    int32_t modid;
+    int32_t cmdid;
+} route_key_t;
+
+/* Sorts keys by (modid, cmdid) unsigned and drops duplicates; returns the
+ * new count. */
+size_t route_keys_sort_unique(route_key_t *keys, size_t n);
+
+/* A new snapshot: base with the pairs of `keys` (sorted and unique) taking
+ * their hosts from delta, or dropped when delta lacks them. Unchanged pairs'
+ * hosts are copied, so the result shares nothing with base and either may
+ * be freed first. */
+int route_table_patch(const route_table_t *base, const route_table_t *delta,
+                      const route_key_t *keys, size_t nkeys, uint64_t version,
+                      route_table_t **ret);
+
 /* Bytes the snapshot holds (for STATUS and the benchmark). */
 size_t route_table_bytes(const route_table_t *t);
 
@@ -71,5 +89,8 @@ size_t route_table_bytes(const route_table_t *t);
 typedef void (*route_diff_cb)(int32_t modid, int32_t cmdid, void *arg);
 size_t route_table_diff(const route_table_t *old, const route_table_t *new, route_diff_cb cb,
                         void *arg);
+/* The same, for the pairs of `keys` only (the others are known equal). */
+size_t route_table_diff_keys(const route_table_t *old, const route_table_t *new,
+                             const route_key_t *keys, size_t nkeys, route_diff_cb cb, void *arg);
 
 #endif
