@@ -65,6 +65,7 @@ include $(filter-out daemons/common/module.mk,$(wildcard daemons/*/module.mk))
 include $(wildcard tools/*/module.mk bench/module.mk units/module.mk)
 include $(wildcard packaging/module.mk)
 include $(wildcard fuzz/module.mk)
+include $(wildcard demo/module.mk)
 include tests/module.mk
 
 all: $(PROGRAMS)
