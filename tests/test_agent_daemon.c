@@ -482,7 +482,9 @@ static void agent_stops_cleanly_and_liblars_times_out(void **state)
     assert_non_null(c);
     t0 = harness_now_ms();
     assert_int_equal(lars_get_host(c, 101, 7, &h), LARS_TIMEOUT);
-    assert_true(harness_now_ms() - t0 < 2000);
+    /* A bound, not a measurement: 150 ms of budget must not become "forever",
+     * even on a loaded machine. */
+    assert_true(harness_now_ms() - t0 < 10000);
     lars_close(c);
 }
 

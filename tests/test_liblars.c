@@ -439,7 +439,7 @@ static void get_host_times_out_within_budget_without_agent(void **state)
         /* Lower bound: refusals were waited out like lost answers, not
          * taken as an immediate failure. Upper: a safety bound. */
         assert_true(elapsed >= 140);
-        assert_true(elapsed < 2000);
+        assert_true(elapsed < 10000);
     }
     lars_close(c);
 }
