@@ -1,6 +1,10 @@
 # bench: benchmark programs (build/bench/) and the targets that run them.
 # `make bench-reactor` compares an echo server on libreactor with a minimal
 # bare-epoll one, both driven by the same load generator in the same run.
+# `make bench` runs bench-reactor, bench-dns, bench-agent and bench-reporter
+# one after the other (bench/run-all.sh) and regenerates bench/RESULTS.md
+# from their RESULT lines (bench/collect.sh); BENCH_QUICK=1 for a short
+# smoke run, BENCH_ONLY="agent reporter" for a subset.
 BENCH_BIN := $(BUILD)/bench
 BENCH_REACTOR_PROGS := $(BENCH_BIN)/echo_reactor $(BENCH_BIN)/echo_epoll $(BENCH_BIN)/loadgen
 
@@ -15,4 +19,6 @@ check-build: $(BENCH_REACTOR_PROGS)
 bench-reactor: $(BENCH_REACTOR_PROGS)
 	@BENCH_BIN=$(BENCH_BIN) bench/reactor-bench.sh
 
-bench: bench-reactor
+.PHONY: bench
+bench: all
+	@MAKE="$(MAKE)" BUILD=$(BUILD) bench/run-all.sh

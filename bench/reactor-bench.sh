@@ -2,16 +2,18 @@
 # Echo benchmark: libreactor (build/bench/echo_reactor) against a minimal
 # bare-epoll server (build/bench/echo_epoll), same load generator, same run.
 # For each client count, BENCH_ROUNDS rounds alternate which server goes
-# first; the table shows the median requests/s of each, their ratio and the
-# 1-minute load average when the point finished.
+# first; the table shows the median requests/s of each, the ratio (the
+# median of the per-round ratios: a round's two runs are adjacent in time
+# and share the machine's load of the moment) and the 1-minute load average
+# when the point finished. One RESULT line per point for bench/collect.sh.
 #
-#   BENCH_SECONDS=3 BENCH_ROUNDS=3 BENCH_CONNS="1 2 16" BENCH_BODY=64 \
+#   BENCH_SECONDS=2 BENCH_ROUNDS=7 BENCH_CONNS="1 2 16" BENCH_BODY=64 \
 #   BENCH_WORKERS=1 bench/reactor-bench.sh
 set -u
 cd "$(dirname "$0")/.."
 bin=${BENCH_BIN:-build/bench}
-secs=${BENCH_SECONDS:-3}
-rounds=${BENCH_ROUNDS:-3}
+secs=${BENCH_SECONDS:-2}
+rounds=${BENCH_ROUNDS:-7}
 conns_list=${BENCH_CONNS:-1 2 16}
 body=${BENCH_BODY:-64}
 workers=${BENCH_WORKERS:-1}
@@ -64,21 +66,26 @@ echo "echo_reactor: accept loop thread + ${workers} worker loop(s); echo_epoll: 
 printf '%-6s %12s %12s %7s %8s   %s\n' conns reactor_qps epoll_qps ratio loadavg rounds
 below=
 for c in $conns_list; do
-    r_all= e_all=
+    r_all= e_all= ratios=
     for r in $(seq "$rounds"); do
         if [ $((r % 2)) -eq 1 ]; then
-            r_all="$r_all $(run_one reactor "$c")"
-            e_all="$e_all $(run_one epoll "$c")"
+            rq=$(run_one reactor "$c")
+            eq=$(run_one epoll "$c")
         else
-            e_all="$e_all $(run_one epoll "$c")"
-            r_all="$r_all $(run_one reactor "$c")"
+            eq=$(run_one epoll "$c")
+            rq=$(run_one reactor "$c")
         fi
+        r_all="$r_all $rq"
+        e_all="$e_all $eq"
+        ratios="$ratios $(awk -v a="$rq" -v b="$eq" 'BEGIN { printf("%.3f", (b > 0) ? a / b : 0) }')"
     done
     rm_=$(echo "$r_all" | median)
     em_=$(echo "$e_all" | median)
-    ratio=$(awk -v a="$rm_" -v b="$em_" 'BEGIN { printf("%.3f", (b > 0) ? a / b : 0) }')
+    ratio=$(echo "$ratios" | tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {
+        if (NR % 2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2 }')
     load=$(cut -d' ' -f1 /proc/loadavg)
-    printf '%-6s %12s %12s %7s %8s   reactor:%s epoll:%s\n' "$c" "$rm_" "$em_" "$ratio" "$load" "$r_all" "$e_all"
+    printf '%-6s %12s %12s %7s %8s   reactor:%s epoll:%s ratios:%s\n' "$c" "$rm_" "$em_" "$ratio" "$load" "$r_all" "$e_all" "$ratios"
+    echo "RESULT bench=reactor metric=qps_c$c value=$rm_ baseline=$em_ ratio=$ratio target=\">=0.9\" unit=req/s note=\"echo ping-pong, $c connection(s), ${body}-byte bodies, medians of $rounds x ${secs}s, ratio = median of per-round ratios; baseline: bare epoll echo server\""
     awk -v r="$ratio" 'BEGIN { exit !(r < 0.9) }' && below="$below $c"
 done
 if [ -n "${below:-}" ]; then

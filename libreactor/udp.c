@@ -1,9 +1,12 @@
 /*
  * UDP transports. A datagram holds exactly one frame; anything else is
- * dropped and counted. The server reads up to `batch` datagrams per wakeup
- * with one recvmmsg and sends the replies its handlers made with one
- * sendmmsg after the batch. All buffers are allocated when the transport is
- * created; the receive and reply paths allocate nothing.
+ * dropped and counted. The server reads up to `batch` datagrams per recvmmsg
+ * and sends the replies its handlers made after each batch: one sendto when
+ * there is one, else one sendmmsg. A batch that came back full is followed
+ * by a few more reads in the same wakeup; a short one is not (the socket is
+ * drained, and level-triggered epoll wakes us for the next datagram). All
+ * buffers are allocated when the transport is created; the receive and
+ * reply paths allocate nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,6 +19,8 @@
 
 #define BATCH_DEFAULT 32
 #define CLIENT_BATCH  8
+/* Full batches read per wakeup before yielding to the loop's other fds. */
+#define SERVER_READS_PER_WAKEUP 4
 /* The largest IPv4 UDP payload. */
 #define DGRAM_MAX 65507
 
@@ -27,6 +32,7 @@ typedef struct udp_rx {
     uint8_t *bufs;
     size_t slot;
     unsigned batch;
+    unsigned used; /* headers the last recvmmsg wrote into */
 } udp_rx_t;
 
 /* Replies queued during a receive batch; `data` holds the frames back to
@@ -69,6 +75,7 @@ static int udp_rx_init(udp_rx_t *rx, unsigned batch, uint32_t max_frame)
 
     rx->slot = slot < DGRAM_MAX ? slot : DGRAM_MAX;
     rx->batch = batch;
+    rx->used = batch;
     rx->msgs = calloc(batch, sizeof(*rx->msgs));
     rx->iov = calloc(batch, sizeof(*rx->iov));
     rx->from = calloc(batch, sizeof(*rx->from));
@@ -97,13 +104,15 @@ static int udp_rx_fill(udp_rx_t *rx, int fd)
 {
     int n;
 
-    for (unsigned i = 0; i < rx->batch; i++) {
+    /* The kernel rewrote only the headers of the datagrams it returned. */
+    for (unsigned i = 0; i < rx->used; i++) {
         rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->from[i]);
         rx->msgs[i].msg_hdr.msg_flags = 0;
     }
     do
         n = recvmmsg(fd, rx->msgs, rx->batch, MSG_DONTWAIT, NULL);
     while (n < 0 && errno == EINTR);
+    rx->used = n > 0 ? (unsigned)n : 0;
     return n < 0 ? 0 : n;
 }
 
@@ -140,10 +149,32 @@ static void udp_tx_free(udp_tx_t *tx)
     rx_buf_release(&tx->data);
 }
 
+/* The common case of one reply per wakeup: sendto skips sendmmsg's
+ * per-call header copies. */
+static void udp_server_send_one(rx_udp_server_t *srv)
+{
+    udp_tx_t *tx = &srv->tx;
+    ssize_t n;
+
+    do
+        n = sendto(srv->fd, rx_buf_peek(&tx->data), rx_buf_len(&tx->data),
+                   MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&tx->to[0],
+                   sizeof(tx->to[0]));
+    while (n < 0 && errno == EINTR);
+    rx_stat_inc(n < 0 ? &srv->stats.dgrams_send_failed : &srv->stats.dgrams_out);
+}
+
 static void udp_server_flush(rx_udp_server_t *srv)
 {
     udp_tx_t *tx = &srv->tx;
     unsigned i = 0;
+
+    if (tx->n == 1) {
+        udp_server_send_one(srv);
+        tx->n = 0;
+        rx_buf_consume(&tx->data, rx_buf_len(&tx->data));
+        return;
+    }
 
     for (unsigned k = 0; k < tx->n; k++) {
         size_t end = k + 1 < tx->n ? tx->off[k + 1] : rx_buf_len(&tx->data);
@@ -177,10 +208,11 @@ static void udp_server_flush(rx_udp_server_t *srv)
 
 /* -------------------------------------------------------------- server -- */
 
-static void udp_server_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg)
+/* Reads and dispatches one batch, then sends its replies; returns how many
+ * datagrams it read. */
+static int udp_server_read_batch(rx_udp_server_t *srv, rx_loop_t *loop)
 {
-    rx_udp_server_t *srv = arg;
-    int n = udp_rx_fill(&srv->rx, fd);
+    int n = udp_rx_fill(&srv->rx, srv->fd);
 
     rx_stat_add(&srv->stats.dgrams_in, (uint64_t)n);
     srv->in_batch = true;
@@ -206,6 +238,16 @@ static void udp_server_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg
     srv->in_batch = false;
     if (srv->tx.n)
         udp_server_flush(srv);
+    return n;
+}
+
+static void udp_server_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    rx_udp_server_t *srv = arg;
+
+    for (int i = 0; i < SERVER_READS_PER_WAKEUP; i++)
+        if (udp_server_read_batch(srv, loop) < (int)srv->rx.batch)
+            break;
 }
 
 static int udp_open(const char *addr, int fd, struct sockaddr_in *ret_bound)

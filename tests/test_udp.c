@@ -374,6 +374,64 @@ static void udp_replies_to_a_burst_of_datagrams(void **state)
     fixture_free(f);
 }
 
+/* Holds the server's loop in a task until released. */
+typedef struct gate {
+    sem_t entered, release;
+} gate_t;
+
+static void gate_task(rx_loop_t *loop, void *arg)
+{
+    gate_t *g = arg;
+
+    sem_post(&g->entered);
+    while (sem_wait(&g->release) < 0 && errno == EINTR)
+        ;
+}
+
+/* A queue several batches deep is read over full batches in one go; every
+ * reply comes back whole and in the order sent. */
+static void udp_answers_a_queue_deeper_than_a_batch_in_order(void **state)
+{
+    fixture_t *f = fixture_new();
+    int port = rx_udp_server_port(f->srv), fd = raw_socket(NULL);
+    uint8_t buf[64], frame[RX_FRAME_HDR + 4];
+    gate_t g;
+    rx_frame_t fr;
+
+    sem_init(&g.entered, 0, 0);
+    sem_init(&g.release, 0, 0);
+    assert_int_equal(rx_loop_post(f->server_lt.loop, gate_task, &g), 0);
+    while (sem_wait(&g.entered) < 0 && errno == EINTR)
+        ;
+    for (uint32_t i = 0; i < 70; i++) { /* 16 per batch: 4 full batches and a short one */
+        rx_frame_put_header(frame, MSG_ECHO, 4);
+        memcpy(frame + RX_FRAME_HDR, &i, 4);
+        raw_send(fd, port, frame, sizeof(frame));
+    }
+    sem_post(&g.release);
+    for (uint32_t i = 0; i < 70; i++) {
+        uint32_t seq;
+        assert_int_equal(recv(fd, buf, sizeof(buf), 0), RX_FRAME_HDR + 4);
+        assert_int_equal(rx_frame_parse(buf, RX_FRAME_HDR + 4, MAX_FRAME, &fr), RX_FRAME_HDR + 4);
+        assert_int_equal(fr.msgid, MSG_ECHO);
+        memcpy(&seq, fr.body, 4);
+        assert_int_equal(seq, i);
+    }
+    /* Then a lone datagram (the one-reply path) comes back whole. */
+    rx_frame_put_header(frame, MSG_ECHO, 4);
+    memcpy(frame + RX_FRAME_HDR, "solo", 4);
+    raw_send(fd, port, frame, sizeof(frame));
+    assert_int_equal(recv(fd, buf, sizeof(buf), 0), RX_FRAME_HDR + 4);
+    assert_memory_equal(buf, frame, sizeof(frame));
+    WAIT_FOR(server_stats(f).dgrams_out == 71);
+    assert_int_equal(server_stats(f).dgrams_in, 71);
+    assert_int_equal(server_stats(f).dgrams_send_failed, 0);
+    sem_destroy(&g.entered);
+    sem_destroy(&g.release);
+    close(fd);
+    fixture_free(f);
+}
+
 static void udp_sendto_from_another_thread_reaches_peer(void **state)
 {
     fixture_t *f = fixture_new();
@@ -397,6 +455,7 @@ int main(void)
         cmocka_unit_test(udp_echoes_many_clients),
         cmocka_unit_test(udp_drops_and_counts_malformed_datagrams),
         cmocka_unit_test(udp_replies_to_a_burst_of_datagrams),
+        cmocka_unit_test(udp_answers_a_queue_deeper_than_a_batch_in_order),
         cmocka_unit_test(udp_sendto_from_another_thread_reaches_peer),
     };
 

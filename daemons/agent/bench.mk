@@ -17,5 +17,3 @@ check-build: $(AGENT_BENCH)
 .PHONY: bench-agent
 bench-agent: $(AGENT_BENCH) $(BIN)/lars-agent $(BIN)/lars-dns $(BIN)/lars-reporter $(BIN)/lars
 	@LARS_BUILD=$(abspath $(BUILD)) $(BUILD)/bench/bench_agent
-
-bench: bench-agent

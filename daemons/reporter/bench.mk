@@ -14,5 +14,3 @@ check-build: $(BENCH_REPORTER)
 .PHONY: bench-reporter
 bench-reporter: $(BENCH_REPORTER) $(BIN)/lars-reporter
 	@LARS_BUILD=$(abspath $(BUILD)) $(BENCH_REPORTER)
-
-bench: bench-reporter

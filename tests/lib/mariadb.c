@@ -216,6 +216,13 @@ static int install_datadir(test_mariadb_t *db)
     return 0;
 }
 
+bool test_mariadb_production_like(void)
+{
+    const char *v = getenv("LARS_TEST_MARIADB_PROFILE");
+
+    return v && strcmp(v, "production") == 0;
+}
+
 static pid_t spawn_server(test_mariadb_t *db)
 {
     char a_datadir[200], a_socket[200], a_port[32], a_pid[200], a_log[200], a_tmp[200], out[200];
@@ -242,9 +249,16 @@ static pid_t spawn_server(test_mariadb_t *db)
     argv[argc++] = "--skip-name-resolve";
     argv[argc++] = "--skip-log-bin";
     argv[argc++] = "--performance-schema=0";
-    argv[argc++] = "--innodb-buffer-pool-size=32M";
-    argv[argc++] = "--innodb-log-file-size=8M";
-    argv[argc++] = "--innodb-flush-log-at-trx-commit=2";
+    if (test_mariadb_production_like()) {
+        /* Benchmarks: MariaDB's own defaults for durability and sizes (a log
+         * flush per commit, 128M pool, 96M redo log), as production runs. */
+        argv[argc++] = "--innodb-buffer-pool-size=128M";
+        argv[argc++] = "--innodb-log-file-size=96M";
+    } else {
+        argv[argc++] = "--innodb-buffer-pool-size=32M";
+        argv[argc++] = "--innodb-log-file-size=8M";
+        argv[argc++] = "--innodb-flush-log-at-trx-commit=2";
+    }
     argv[argc++] = "--innodb-use-native-aio=0";
     argv[argc++] = "--character-set-server=utf8mb4";
     argv[argc++] = "--max-connections=500";

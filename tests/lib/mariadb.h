@@ -12,6 +12,7 @@
 #ifndef LARS_TESTS_LIB_MARIADB_H
 #define LARS_TESTS_LIB_MARIADB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -39,6 +40,12 @@ typedef struct test_mariadb {
  * applies sql/schema.sql. Returns 0 or -errno (diagnostics on stderr,
  * including the tail of the server log). */
 int test_mariadb_start(test_mariadb_t *db);
+
+/* True when LARS_TEST_MARIADB_PROFILE=production: servers started from
+ * then on keep MariaDB's durable defaults (innodb_flush_log_at_trx_commit=1,
+ * 128M buffer pool, 96M redo log) instead of the fast test settings. For
+ * benchmarks; tests leave it unset. */
+bool test_mariadb_production_like(void);
 
 /* Clean shutdown (SIGKILL after a timeout) and removal of the directory.
  * Safe on a stopped or never started server. */

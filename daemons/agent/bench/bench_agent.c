@@ -5,8 +5,12 @@
  * threads over 30 pairs spread on the three shards, next to baseline_udp
  * (three blocking recvfrom/sendto threads answering a fixed host) driven by
  * the same client in the same run. Rounds alternate agent and baseline;
- * medians are printed with the ratio and the load average. Then the
- * agent's RSS with 10,000 pairs x 10 hosts cached. Prints, asserts nothing.
+ * medians are printed with the load average, and the ratio as the median
+ * of the per-round ratios (a round's two runs are adjacent in time, so
+ * they share the machine's load of the moment). Then the agent's RSS with
+ * 10,000 pairs x 10 hosts cached. Prints, asserts nothing; one RESULT line
+ * per figure for bench/collect.sh. BENCH_ROUNDS, BENCH_SECONDS and
+ * BENCH_THREADS change the defaults (9 rounds of 2 s at 1, 2, 16 threads).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,19 +23,28 @@
 #include "tests/lib/harness.h"
 #include "tests/lib/mariadb.h"
 
-#define ROUNDS 3
-#define SECONDS 3
+#define MAX_ROUNDS 15
 #define PAIRS 30
 #define RSS_PAIRS 10000
 
 static test_mariadb_t db;
 static char dir[64];
 static const char *build;
+/* BENCH_ROUNDS, BENCH_SECONDS, BENCH_THREADS ("1 2 16") override these. */
+static int rounds = 9, seconds = 2;
 
 typedef struct sample {
     double qps;
     unsigned p50, p99;
 } sample_t;
+
+static int env_int(const char *name, int def, int lo, int hi)
+{
+    const char *v = getenv(name);
+    int n = v && *v ? atoi(v) : def;
+
+    return n < lo ? lo : n > hi ? hi : n;
+}
 
 static harness_t *start(const char *prog, const char *conf, const harness_socket_t *s, size_t n)
 {
@@ -67,7 +80,7 @@ static int run_bench(int port, int threads, sample_t *ret)
 
     snprintf(cmd, sizeof(cmd),
              "%s/bin/lars bench --port %d --threads %d --seconds %d --modid 1 --cmdid 1-%d 2>&1",
-             build, port, threads, SECONDS, PAIRS);
+             build, port, threads, seconds, PAIRS);
     p = popen(cmd, "r");
     if (!p)
         return -1;
@@ -96,8 +109,8 @@ static int cmp_uint(const void *a, const void *b)
 
 static sample_t median(const sample_t *s, int n)
 {
-    double q[ROUNDS];
-    unsigned a[ROUNDS], b[ROUNDS];
+    double q[MAX_ROUNDS];
+    unsigned a[MAX_ROUNDS], b[MAX_ROUNDS];
 
     for (int i = 0; i < n; i++) {
         q[i] = s[i].qps;
@@ -153,15 +166,22 @@ static void bench_rss(harness_t *agent, int base)
         if (missing)
             sleep(1);
     }
+    long after = rss_kib(harness_pid(agent));
     printf("agent RSS: %ld KiB before, %ld KiB with %d pairs x 10 hosts cached (%d pairs "
            "incomplete); target <= 32768 KiB\n",
-           before, rss_kib(harness_pid(agent)), RSS_PAIRS, missing);
+           before, after, RSS_PAIRS, missing);
+    printf("RESULT bench=agent metric=rss_kib_10k_pairs value=%ld baseline=- ratio=- "
+           "target=\"<=32768\" unit=KiB note=\"%d pairs x 10 hosts cached, %d incomplete; "
+           "%ld KiB at start\"\n",
+           missing ? -1 : after, RSS_PAIRS, missing, before);
     lars_close(c);
 }
 
 int main(void)
 {
-    static const int threads[] = {1, 2, 16};
+    int threads[8] = {1, 2, 16};
+    size_t nthreads = 3;
+    const char *tl = getenv("BENCH_THREADS");
     harness_t *dns = NULL, *rep = NULL, *agent = NULL, *base_h = NULL;
     char conf[1024], specs[3][64], tmpl[] = "/tmp/lars-bench-agent-XXXXXX", bport[16];
     harness_socket_t s[3], tcp = {"tcp:127.0.0.1:0", NULL};
@@ -169,8 +189,23 @@ int main(void)
     double load[3];
 
     build = getenv("LARS_BUILD") ? getenv("LARS_BUILD") : "build";
-    if (!mkdtemp(tmpl) || test_mariadb_start(&db) < 0)
+    rounds = env_int("BENCH_ROUNDS", rounds, 1, MAX_ROUNDS);
+    seconds = env_int("BENCH_SECONDS", seconds, 1, 60);
+    if (tl && *tl) {
+        char *end;
+        nthreads = 0;
+        for (long v = strtol(tl, &end, 10); end != tl && nthreads < 8; v = strtol(tl, &end, 10)) {
+            if (v >= 1 && v <= 256)
+                threads[nthreads++] = (int)v;
+            tl = end;
+        }
+    }
+    if (!mkdtemp(tmpl))
         return 1;
+    if (test_mariadb_start(&db) < 0) {
+        rmdir(tmpl);
+        return 1;
+    }
     snprintf(dir, sizeof(dir), "%s", tmpl);
     dns = start("lars-dns", "threads = 2;\nversion_poll_ms = 200;\n", &tcp, 1);
     rep = start("lars-reporter", "threads = 1;\n", &tcp, 1);
@@ -209,13 +244,17 @@ int main(void)
             goto out;
     }
     sleep(1);
-    printf("bench-agent: %d pairs, %d s per run, %d rounds, lars bench (get_host + report)\n",
-           PAIRS, SECONDS, ROUNDS);
-    printf("%8s %12s %8s %8s %12s %8s %8s %7s\n", "threads", "agent qps", "p50 us", "p99 us",
-           "base qps", "p50 us", "p99 us", "ratio");
-    for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
-        sample_t a[ROUNDS], b[ROUNDS], ma, mb;
-        for (int r = 0; r < ROUNDS; r++) {
+    printf("bench-agent: %d pairs, %d s per run, %d rounds, lars bench (get_host + report); "
+           "agent pid %d\n",
+           PAIRS, seconds, rounds, (int)harness_pid(agent));
+    printf("%8s %12s %8s %8s %12s %8s %8s %7s   %s\n", "threads", "agent qps", "p50 us", "p99 us",
+           "base qps", "p50 us", "p99 us", "ratio", "per-round ratios");
+    for (size_t t = 0; t < nthreads; t++) {
+        sample_t a[MAX_ROUNDS], b[MAX_ROUNDS], ma, mb;
+        char per[256] = "";
+        size_t plen = 0;
+        double ratios[MAX_ROUNDS], ratio;
+        for (int r = 0; r < rounds; r++) {
             bool agent_first = r % 2 == 0;
             if (run_bench(agent_first ? base : base + 3, threads[t], agent_first ? &a[r] : &b[r]) <
                     0 ||
@@ -224,17 +263,36 @@ int main(void)
                 printf("lars bench failed (threads %d)\n", threads[t]);
                 goto out;
             }
+            ratios[r] = b[r].qps > 0 ? a[r].qps / b[r].qps : 0;
+            if (plen < sizeof(per))
+                plen += (size_t)snprintf(per + plen, sizeof(per) - plen, " %.2f", ratios[r]);
         }
-        ma = median(a, ROUNDS);
-        mb = median(b, ROUNDS);
-        printf("%8d %12.0f %8u %8u %12.0f %8u %8u %7.2f\n", threads[t], ma.qps, ma.p50, ma.p99,
-               mb.qps, mb.p50, mb.p99, mb.qps > 0 ? ma.qps / mb.qps : 0);
+        ma = median(a, rounds);
+        mb = median(b, rounds);
+        qsort(ratios, (size_t)rounds, sizeof(ratios[0]), cmp_double);
+        ratio = ratios[rounds / 2];
+        printf("%8d %12.0f %8u %8u %12.0f %8u %8u %7.2f  %s (ratio of medians %.2f)\n",
+               threads[t], ma.qps, ma.p50, ma.p99, mb.qps, mb.p50, mb.p99, ratio, per,
+               mb.qps > 0 ? ma.qps / mb.qps : 0);
+        printf("RESULT bench=agent metric=qps_t%d value=%.0f baseline=%.0f ratio=%.3f "
+               "target=\">=%s\" unit=calls/s note=\"get_host+report, %d client thread(s), "
+               "medians of %d rounds, ratio = median of per-round ratios; baseline: blocking "
+               "recvfrom/sendto UDP server\"\n",
+               threads[t], ma.qps, mb.qps, ratio,
+               threads[t] == 1 ? "0.8" : "0.9", threads[t], rounds);
+        printf("RESULT bench=agent metric=p99_us_t%d value=%u baseline=%u ratio=- target=- "
+               "unit=us note=\"get_host latency p99 (median of rounds)\"\n",
+               threads[t], ma.p99, mb.p99);
         fflush(stdout);
     }
     if (getloadavg(load, 3) == 3)
         printf("load average: %.2f %.2f %.2f (2 vCPU shared; compare only within this run)\n",
                load[0], load[1], load[2]);
     printf("targets: ratio >= 0.9 at 2 and 16 threads, >= 0.8 at 1 thread\n");
+    if (getenv("BENCH_AGENT_NO_RSS")) {
+        status = 0;
+        goto out;
+    }
     bench_rss(agent, base);
     status = 0;
 out:
