@@ -64,7 +64,9 @@ static harness_t *start(const char *name, const char *conf_text, const harness_s
         test_mariadb_conf_snippet(&db, f);
     fclose(f);
     const char *argv[] = {bin(name), "-c", path[k], NULL};
-    harness_opts_t o = {.argv = argv, .sockets = socks, .nsockets = nsocks};
+    /* With a watchdog, as systemd runs them (WatchdogSec=): pings every ~1 s. */
+    harness_opts_t o = {
+        .argv = argv, .sockets = socks, .nsockets = nsocks, .watchdog_usec = 3000000};
     h = harness_start(&o);
     if (h && !harness_wait_notify(h, "READY=1", WAIT_MS)) {
         harness_dump_log(h);
@@ -452,7 +454,10 @@ static void agent_statistics_reach_call_status_with_caller_ip(void **state)
 static void agent_reloads_on_sighup_and_logs_counters_on_sigusr1(void **state)
 {
     unsigned ready = harness_count(agent, "READY=1");
+    unsigned pings = harness_count(agent, "WATCHDOG=1");
 
+    /* Every loop (three shards, dns and reporter clients) keeps ticking. */
+    assert_true(harness_wait_count(agent, "WATCHDOG=1", pings + 2, WAIT_MS));
     assert_int_equal(harness_signal(agent, SIGHUP), 0);
     assert_true(harness_wait_notify(agent, "RELOADING=1", WAIT_MS));
     assert_true(harness_wait_count(agent, "READY=1", ready + 1, WAIT_MS));

@@ -62,7 +62,8 @@ static void start_reporter(const char *extra)
     snprintf(bin, sizeof(bin), "%s/bin/lars-reporter", build ? build : "build");
     const char *argv[] = {bin, "-c", conf, NULL};
     const harness_socket_t socks[] = {{"tcp:127.0.0.1:0", NULL}};
-    harness_opts_t o = {.argv = argv, .sockets = socks, .nsockets = 1};
+    /* With a watchdog, as systemd runs it (WatchdogSec=): pings every ~1 s. */
+    harness_opts_t o = {.argv = argv, .sockets = socks, .nsockets = 1, .watchdog_usec = 3000000};
 
     h = harness_start(&o);
     assert_non_null(h);
@@ -376,6 +377,10 @@ static void reporter_notifies_status_reload_and_counters(void **state)
     char status[1024];
 
     start_reporter(NULL);
+    if (!harness_wait_count(h, "WATCHDOG=1", 2, EVENTUALLY_MS)) {
+        harness_dump_log(h);
+        fail_msg("no WATCHDOG=1 pings");
+    }
     assert_true(harness_wait_status(h, "rows/s", EVENTUALLY_MS));
     harness_last_status(h, status, sizeof(status));
     assert_non_null(strstr(status, "pending"));
