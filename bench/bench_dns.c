@@ -83,22 +83,6 @@ static uint64_t bare_select_ms(void)
     return n ? t0 : 0;
 }
 
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    f = fopen(path, "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
 
 static long status_number(harness_t *h, const char *key)
 {
@@ -248,7 +232,7 @@ int main(void)
     printf("dns: start to READY (first load of 1,000,000 routes included): %" PRIu64 " ms\n",
            dns_client_now_ms() - t0);
     printf("dns: first load: %ld ms; RSS after it: %ld KiB (target <= 98304)\n",
-           status_number(h, "last reload "), rss_kib(harness_pid(h)));
+           status_number(h, "last reload "), harness_rss_kib(harness_pid(h)));
 
     first_ms = status_number(h, "last reload ");
     harness_signal(h, SIGHUP);
@@ -259,16 +243,16 @@ int main(void)
     printf("dns: full reload + diff: %ld ms; baseline, the same SELECT streamed by a bare "
            "client: %" PRIu64 " ms\n",
            status_number(h, "last reload "), bare_select_ms());
-    printf("dns: RSS after a reload: %ld KiB\n", rss_kib(harness_pid(h)));
+    printf("dns: RSS after a reload: %ld KiB\n", harness_rss_kib(harness_pid(h)));
 
     bench_rate(h);
     bench_push(h);
     printf("dns: RSS after the pushes: %ld KiB; reloads %ld full, %ld incremental\n",
-           rss_kib(harness_pid(h)), status_number(h, "reloads "),
+           harness_rss_kib(harness_pid(h)), status_number(h, "reloads "),
            status_number(h, " full, "));
     full_reloads(h, first_ms);
     printf("dns: RSS at the end, after %d more full reloads: %ld KiB\n", FULL_RELOADS,
-           rss_kib(harness_pid(h)));
+           harness_rss_kib(harness_pid(h)));
 out:
     if (h)
         harness_stop(h, 10000);

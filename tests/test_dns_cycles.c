@@ -107,22 +107,6 @@ static int run_cycles(harness_t *h, int n)
     return total;
 }
 
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    f = fopen(path, "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
 
 static void wait_status(harness_t *h, const char *text)
 {
@@ -173,10 +157,10 @@ static void dns_connect_close_cycles_leak_nothing(void **state)
 
     assert_int_equal(run_cycles(h, WARMUP_CYCLES), WARMUP_CYCLES);
     wait_status(h, " 0 conns, 0 subscriptions");
-    rss_warm = rss_kib(harness_pid(h));
+    rss_warm = harness_rss_kib(harness_pid(h));
     assert_int_equal(run_cycles(h, CYCLES - WARMUP_CYCLES), CYCLES - WARMUP_CYCLES);
     wait_status(h, " 0 conns, 0 subscriptions");
-    rss_end = rss_kib(harness_pid(h));
+    rss_end = harness_rss_kib(harness_pid(h));
     print_message("# %d cycles; daemon RSS %ld KiB after %d, %ld KiB at the end\n", CYCLES,
                   rss_warm, WARMUP_CYCLES, rss_end);
 

@@ -755,3 +755,20 @@ void harness_dump_log(const harness_t *h)
     fprintf(stderr, "---- %s ----\n%s---- end of log ----\n", h->log_path, log ? log : "");
     free(log);
 }
+
+long harness_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}

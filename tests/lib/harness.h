@@ -40,6 +40,8 @@ harness_t *harness_start(const harness_opts_t *opts);
  * dir. Accepts NULL. */
 void harness_free(harness_t *h);
 
+/* VmRSS of any process in KiB, or -1 (e.g. it has exited). */
+long harness_rss_kib(pid_t pid);
 pid_t harness_pid(const harness_t *h);
 /* Bound port of socket i (the one the test asked for). */
 int harness_port(const harness_t *h, size_t i);

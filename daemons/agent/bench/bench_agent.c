@@ -123,28 +123,12 @@ static sample_t median(const sample_t *s, int n)
     return (sample_t){q[n / 2], a[n / 2], b[n / 2]};
 }
 
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    f = fopen(path, "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
 
 static void bench_rss(harness_t *agent, int base)
 {
     lars_options_t o = {.base_port = base, .timeout_ms = 200, .tries = 3};
     lars_client_t *c = lars_open(&o, NULL);
-    long before = rss_kib(harness_pid(agent));
+    long before = harness_rss_kib(harness_pid(agent));
     int missing = RSS_PAIRS;
     size_t n;
 
@@ -166,7 +150,7 @@ static void bench_rss(harness_t *agent, int base)
         if (missing)
             sleep(1);
     }
-    long after = rss_kib(harness_pid(agent));
+    long after = harness_rss_kib(harness_pid(agent));
     printf("agent RSS: %ld KiB before, %ld KiB with %d pairs x 10 hosts cached (%d pairs "
            "incomplete); target <= 32768 KiB\n",
            before, after, RSS_PAIRS, missing);
