@@ -83,7 +83,6 @@ static uint64_t bare_select_ms(void)
     return n ? t0 : 0;
 }
 
-
 static long status_number(harness_t *h, const char *key)
 {
     char buf[1024];

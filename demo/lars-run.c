@@ -35,8 +35,8 @@
 #include "tests/lib/harness.h"
 
 #define STOP_TIMEOUT_MS 5000
-#define TICK_NS (100 * 1000 * 1000L)
-#define NOTE_MAX 4096
+#define TICK_NS         (100 * 1000 * 1000L)
+#define NOTE_MAX        4096
 
 typedef struct run_opts {
     harness_socket_t sockets[HARNESS_MAX_SOCKETS];
@@ -101,15 +101,32 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
             if (add_socket(o, c == 't' ? "tcp" : "udp", optarg) < 0)
                 return -EINVAL;
             break;
-        case 'p': o->pid_file = optarg; break;
-        case 'P': o->ports_file = optarg; break;
-        case 's': o->status_file = optarg; break;
-        case 'l': o->log_link = optarg; break;
-        case 'r': o->ready_timeout_s = atoi(optarg); break;
-        case 'n': o->name = optarg; break;
-        case 'd': o->die_with_parent = true; break;
-        case 'h': usage(stdout); exit(0);
-        default: return -EINVAL;
+        case 'p':
+            o->pid_file = optarg;
+            break;
+        case 'P':
+            o->ports_file = optarg;
+            break;
+        case 's':
+            o->status_file = optarg;
+            break;
+        case 'l':
+            o->log_link = optarg;
+            break;
+        case 'r':
+            o->ready_timeout_s = atoi(optarg);
+            break;
+        case 'n':
+            o->name = optarg;
+            break;
+        case 'd':
+            o->die_with_parent = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return -EINVAL;
         }
     }
     if (optind >= argc || o->ready_timeout_s <= 0)
@@ -313,9 +330,8 @@ int main(int argc, char **argv)
         if (!rec.status)
             fprintf(stderr, "lars-run: cannot open %s: %m\n", o.status_file);
     }
-    harness_opts_t ho = {.argv = (const char *const *)o.argv,
-                         .sockets = o.sockets,
-                         .nsockets = o.nsockets};
+    harness_opts_t ho = {
+        .argv = (const char *const *)o.argv, .sockets = o.sockets, .nsockets = o.nsockets};
     /* Nearly the only way the start fails: a socket cannot be bound. */
     h = harness_start(&ho);
     if (!h) {

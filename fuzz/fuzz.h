@@ -48,12 +48,12 @@ void fuzz_seeds(const char *target, void (*cb)(const uint8_t *data, size_t size,
 bool fuzz_pb_tags_valid(const uint8_t *p, size_t n, uint32_t known, const uint32_t *sub,
                         size_t nsub, uint32_t sub_known, unsigned *ret_nsub);
 
-#define FUZZ_CHECK(cond)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                             \
-        }                                                                                        \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond);      \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Reads input bytes in order; past the end every read gives 0. */

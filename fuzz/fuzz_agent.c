@@ -34,7 +34,7 @@
 #include "fuzz/fuzz.h"
 #include "proto/lars.pb-c.h"
 
-#define MAX_OPS 64
+#define MAX_OPS   64
 #define MAX_PAIRS 32
 #define MAX_ROUTE 64
 
@@ -47,7 +47,7 @@ typedef struct model_route {
 
 typedef struct run {
     agent_t *a;
-    int sink;  /* receives the agent's replies */
+    int sink; /* receives the agent's replies */
     struct sockaddr_in sink_addr;
     model_route_t routes[MAX_PAIRS];
     size_t nroutes;
@@ -351,10 +351,18 @@ int fuzz_agent(const uint8_t *data, size_t size)
 
     for (int i = 0; i < MAX_OPS && in.n > 0; i++) {
         switch (fuzz_u8(&in) % 4) {
-        case 0: op_raw(&r, &in, false); break;
-        case 1: op_request(&r, &in); break;
-        case 2: op_route(&r, &in); break;
-        default: op_raw(&r, &in, true); break;
+        case 0:
+            op_raw(&r, &in, false);
+            break;
+        case 1:
+            op_request(&r, &in);
+            break;
+        case 2:
+            op_route(&r, &in);
+            break;
+        default:
+            op_raw(&r, &in, true);
+            break;
         }
         settle(&r);
         check_replies(&r);

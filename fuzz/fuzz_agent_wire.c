@@ -183,12 +183,24 @@ int fuzz_agent_wire(const uint8_t *data, size_t size)
     fuzz_input_t in = {data, size};
 
     switch (fuzz_u8(&in) % 6) {
-    case 0: check_get_host_req(in.p, in.n); break;
-    case 1: check_report_req(in.p, in.n); break;
-    case 2: check_get_route_req(in.p, in.n); break;
-    case 3: check_get_host_resp(&in); break;
-    case 4: check_get_route_req_encoding(&in); break;
-    default: check_get_route_resp(&in); break;
+    case 0:
+        check_get_host_req(in.p, in.n);
+        break;
+    case 1:
+        check_report_req(in.p, in.n);
+        break;
+    case 2:
+        check_get_route_req(in.p, in.n);
+        break;
+    case 3:
+        check_get_host_resp(&in);
+        break;
+    case 4:
+        check_get_route_req_encoding(&in);
+        break;
+    default:
+        check_get_route_resp(&in);
+        break;
     }
     return 0;
 }

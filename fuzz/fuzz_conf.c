@@ -59,7 +59,7 @@ int fuzz_conf(const uint8_t *data, size_t size)
     static any_settings_t s1, s2;
     fuzz_input_t in = {data, size};
     uint8_t which = fuzz_u8(&in) % 3;
-    const lars_conf_key_t *keys = which == 0 ? agent_conf_keys
+    const lars_conf_key_t *keys = which == 0   ? agent_conf_keys
                                   : which == 1 ? dns_conf_keys
                                                : rp_conf_keys;
     size_t nkeys = which == 0 ? agent_conf_nkeys : which == 1 ? dns_conf_nkeys : rp_conf_nkeys;

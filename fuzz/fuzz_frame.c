@@ -112,10 +112,14 @@ static size_t chunk_size(uint32_t *seed)
     uint32_t r = next_rand(seed);
 
     switch (r & 3) {
-    case 0: return 1;
-    case 1: return 1 + (r >> 2) % 8;
-    case 2: return 1 + (r >> 2) % 64;
-    default: return 1 + (r >> 2) % 4096;
+    case 0:
+        return 1;
+    case 1:
+        return 1 + (r >> 2) % 8;
+    case 2:
+        return 1 + (r >> 2) % 64;
+    default:
+        return 1 + (r >> 2) % 4096;
     }
 }
 

@@ -24,15 +24,15 @@
 #include "proto/lars.pb-c.h"
 
 #define MAX_DGRAMS 16
-#define MAX_CAP 8
+#define MAX_CAP    8
 
 static lars_client_t *client;
 static int agent_fds[LARS_SHARDS];
 
 static void setup(void)
 {
-    lars_options_t o = {.agent_host = "127.0.0.1", .base_port = 40000, .timeout_ms = 200,
-                        .tries = 1};
+    lars_options_t o = {
+        .agent_host = "127.0.0.1", .base_port = 40000, .timeout_ms = 200, .tries = 1};
     int err;
 
     if (client)
@@ -62,9 +62,9 @@ typedef struct expect {
     uint32_t seq;
     int32_t modid, cmdid;
     bool found;
-    int retcode;     /* get_host */
+    int retcode; /* get_host */
     int32_t ip, port;
-    size_t n;        /* get_route */
+    size_t n; /* get_route */
     int32_t hosts[MAX_CAP][2];
 } expect_t;
 

@@ -210,14 +210,14 @@ static void seeds_agent(seed_cb cb, void *arg)
 {
     seed_t s = {0};
     static const uint8_t ops[] = {
-        2, 1, 2, 3, 0, 0, 1, 1, 2, 2,   /* route of 1/2: 3 hosts */
-        1, 0, 0, 1, 2, 7,               /* get_host 1/2 on shard 0 */
-        1, 0, 1, 1, 2, 0, 0, 1, 50,     /* report: failure */
-        1, 0, 2, 1, 2,                  /* get_route 1/2 */
-        1, 1, 0, 3, 3, 9,               /* get_host of an unknown pair */
-        2, 3, 3, 0,                     /* an empty route */
-        0, 2, 4, 3, 0x08, 0x01, 0x10,   /* a truncated GetHostRequest */
-        3, 0, 2, 2, 0x1a, 0x05,         /* a truncated route */
+        2, 1, 2, 3, 0,    0,    1,    1, 2,  2, /* route of 1/2: 3 hosts */
+        1, 0, 0, 1, 2,    7,                    /* get_host 1/2 on shard 0 */
+        1, 0, 1, 1, 2,    0,    0,    1, 50,    /* report: failure */
+        1, 0, 2, 1, 2,                          /* get_route 1/2 */
+        1, 1, 0, 3, 3,    9,                    /* get_host of an unknown pair */
+        2, 3, 3, 0,                             /* an empty route */
+        0, 2, 4, 3, 0x08, 0x01, 0x10,           /* a truncated GetHostRequest */
+        3, 0, 2, 2, 0x1a, 0x05,                 /* a truncated route */
     };
 
     put(&s, ops, sizeof(ops));
@@ -309,10 +309,13 @@ void fuzz_seeds(const char *target, seed_cb cb, void *arg)
         const char *name;
         void (*fn)(seed_cb cb, void *arg);
     } all[] = {
-        {"frame", seeds_frame},         {"dns_route", seeds_dns_route},
+        {"frame", seeds_frame},
+        {"dns_route", seeds_dns_route},
         {"reporter_report", seeds_reporter_report},
-        {"agent_wire", seeds_agent_wire}, {"agent", seeds_agent},
-        {"conf", seeds_conf},           {"liblars", seeds_liblars},
+        {"agent_wire", seeds_agent_wire},
+        {"agent", seeds_agent},
+        {"conf", seeds_conf},
+        {"liblars", seeds_liblars},
     };
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)

@@ -255,17 +255,17 @@ int rx_router_dispatch(const rx_router_t *r, const rx_msg_t *msg);
 /* Counters of a transport (server or client), updated with relaxed atomics
  * and readable from any thread with rx_stats_read(). */
 typedef struct rx_stats {
-    _Atomic uint64_t frames_in;       /* frames dispatched to a handler */
-    _Atomic uint64_t frames_out;      /* frames queued for sending */
-    _Atomic uint64_t frames_bad;      /* negative/oversized length, short datagram */
-    _Atomic uint64_t frames_unknown;  /* msgid with no handler */
+    _Atomic uint64_t frames_in;      /* frames dispatched to a handler */
+    _Atomic uint64_t frames_out;     /* frames queued for sending */
+    _Atomic uint64_t frames_bad;     /* negative/oversized length, short datagram */
+    _Atomic uint64_t frames_unknown; /* msgid with no handler */
     _Atomic uint64_t conns_accepted;
-    _Atomic uint64_t conns_refused;   /* over max_conns: accepted and closed */
+    _Atomic uint64_t conns_refused; /* over max_conns: accepted and closed */
     _Atomic uint64_t conns_closed;
     _Atomic uint64_t conns_idle_closed;
     _Atomic uint64_t conns_slow_closed; /* output over max_output */
-    _Atomic uint64_t sends_refused;   /* send on a closed/full connection */
-    _Atomic uint64_t connects;        /* client: successful connects */
+    _Atomic uint64_t sends_refused;     /* send on a closed/full connection */
+    _Atomic uint64_t connects;          /* client: successful connects */
     _Atomic uint64_t connect_failures;
     _Atomic uint64_t dgrams_in;
     _Atomic uint64_t dgrams_out;
@@ -297,11 +297,11 @@ typedef struct rx_tcp_server_config {
     rx_loop_t *accept_loop;
     rx_pool_t *workers;
     rx_router_t *router;
-    unsigned max_conns;        /* 0: no limit; above it: accepted and closed */
+    unsigned max_conns; /* 0: no limit; above it: accepted and closed */
     /* Body limit, at most RX_FRAME_MAX; 0: RX_FRAME_MAX_DEFAULT. A frame
      * over it is counted in frames_bad and closes its connection. */
     uint32_t max_frame;
-    uint32_t idle_timeout_ms;  /* 0: never close idle connections */
+    uint32_t idle_timeout_ms; /* 0: never close idle connections */
     /* Per-connection unsent bytes (header included: a reply of n body bytes
      * needs n + RX_FRAME_HDR); 0 or above RX_BUF_MAX: RX_BUF_MAX. */
     size_t max_output;
@@ -382,7 +382,7 @@ typedef struct rx_tcp_client_config {
     const char *const *servers;
     unsigned nservers;
     rx_router_t *router;
-    uint32_t max_frame;       /* at most RX_FRAME_MAX; 0: RX_FRAME_MAX_DEFAULT */
+    uint32_t max_frame; /* at most RX_FRAME_MAX; 0: RX_FRAME_MAX_DEFAULT */
     /* Frames queued while disconnected (and unsent ones of a lost
      * connection, except a partially written frame, which is dropped) are
      * kept up to max_pending bytes (0: 1 MiB; above RX_BUF_MAX:
@@ -406,8 +406,7 @@ rx_tcp_client_t *rx_tcp_client_new(const rx_tcp_client_config_t *cfg, int *ret_e
 int rx_tcp_client_start(rx_tcp_client_t *cli);
 /* Owner loop: queue a frame (see max_pending). */
 int rx_tcp_client_send(rx_tcp_client_t *cli, int32_t msgid, const void *body, uint32_t len);
-uint8_t *rx_tcp_client_frame_begin(rx_tcp_client_t *cli, int32_t msgid, uint32_t len,
-                                   int *ret_err);
+uint8_t *rx_tcp_client_frame_begin(rx_tcp_client_t *cli, int32_t msgid, uint32_t len, int *ret_err);
 void rx_tcp_client_frame_commit(rx_tcp_client_t *cli);
 bool rx_tcp_client_connected(const rx_tcp_client_t *cli);
 /* Index in servers of the current (or last tried) server. */
@@ -421,11 +420,11 @@ void rx_tcp_client_free(rx_tcp_client_t *cli);
 
 typedef struct rx_udp_server_config {
     rx_loop_t *loop;
-    int fd;                 /* a bound datagram socket to use, or -1 to bind */
-    const char *bind_addr;  /* "ip:port" */
+    int fd;                /* a bound datagram socket to use, or -1 to bind */
+    const char *bind_addr; /* "ip:port" */
     rx_router_t *router;
-    uint32_t max_frame;     /* 0: RX_FRAME_MAX_DEFAULT */
-    unsigned batch;         /* datagrams per recvmmsg; 0: 32 */
+    uint32_t max_frame; /* 0: RX_FRAME_MAX_DEFAULT */
+    unsigned batch;     /* datagrams per recvmmsg; 0: 32 */
     void *arg;
 } rx_udp_server_config_t;
 
@@ -466,8 +465,8 @@ void rx_udp_client_free(rx_udp_client_t *cli);
  * so a fleet that lost the same server does not come back in lockstep. A
  * zeroed rx_backoff_t is valid: 100 ms .. 5000 ms. Not thread-safe. */
 typedef struct rx_backoff {
-    uint32_t min_ms; /* 0: 100 */
-    uint32_t max_ms; /* 0: 5000 */
+    uint32_t min_ms;  /* 0: 100 */
+    uint32_t max_ms;  /* 0: 5000 */
     uint32_t base_ms; /* next base; 0: min_ms */
     uint64_t rng;     /* jitter state; 0: seeded on first use */
 } rx_backoff_t;

@@ -794,8 +794,7 @@ static void conn_drain(rx_conn_t *conn)
 
     conn->busy++;
     while (!conn->closed && budget > 0) {
-        ssize_t n =
-            rx_buf_read_fd(&conn->in, conn->fd, rx_frame_read_hint(&conn->in, READ_HINT));
+        ssize_t n = rx_buf_read_fd(&conn->in, conn->fd, rx_frame_read_hint(&conn->in, READ_HINT));
         if (n <= 0)
             break; /* EAGAIN, EOF or an error: nothing more to get */
         budget -= (size_t)n < budget ? (size_t)n : budget;

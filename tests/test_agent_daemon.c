@@ -28,7 +28,7 @@
 #include "tests/lib/mariadb.h"
 
 #define WAIT_MS 20000
-#define CALLER "10.1.2.3"
+#define CALLER  "10.1.2.3"
 
 static test_mariadb_t db;
 static char confdir[64];
@@ -400,11 +400,11 @@ static void agent_counts_bad_datagrams_and_answers_wrong_shard(void **state)
     int fd = raw_socket(0);
     ssize_t n;
 
-    assert_int_equal(send(fd, "abc", 3, 0), 3);         /* shorter than a header */
-    send_frame(fd, 4, -5, get_host, sizeof(get_host));  /* negative length */
-    send_frame(fd, 4, sizeof(garbage), garbage, sizeof(garbage)); /* bad protobuf */
-    send_frame(fd, 99, 0, "", 0);                       /* unknown msgid */
-    send_frame(fd, 6, sizeof(report), report, sizeof(report)); /* host not in the route */
+    assert_int_equal(send(fd, "abc", 3, 0), 3);                      /* shorter than a header */
+    send_frame(fd, 4, -5, get_host, sizeof(get_host));               /* negative length */
+    send_frame(fd, 4, sizeof(garbage), garbage, sizeof(garbage));    /* bad protobuf */
+    send_frame(fd, 99, 0, "", 0);                                    /* unknown msgid */
+    send_frame(fd, 6, sizeof(report), report, sizeof(report));       /* host not in the route */
     send_frame(fd, 4, sizeof(get_host), get_host, sizeof(get_host)); /* shard 1's pair */
     n = recv(fd, reply, sizeof(reply), 0);
     assert_true(n >= 8 + 4);

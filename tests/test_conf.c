@@ -92,9 +92,9 @@ static void conf_missing_file_gives_defaults(void **state)
     lars_conf_error_t err = {0};
     warnings_t w = {0};
 
-    assert_int_equal(lars_conf_load("/nonexistent/lars.conf", false, keys, NKEYS, &s,
-                                    record_warning, &w, &err),
-                     0);
+    assert_int_equal(
+        lars_conf_load("/nonexistent/lars.conf", false, keys, NKEYS, &s, record_warning, &w, &err),
+        0);
     assert_string_equal(s.log_level, "info");
     assert_int_equal(s.threads, 4);
     assert_false(s.verbose);
@@ -118,9 +118,8 @@ static void conf_missing_file_fails_when_it_must_exist(void **state)
     lars_conf_error_t err = {0};
     char buf[1024];
 
-    assert_int_equal(lars_conf_load("/nonexistent/lars.conf", true, keys, NKEYS, &s, NULL, NULL,
-                                    &err),
-                     -ENOENT);
+    assert_int_equal(
+        lars_conf_load("/nonexistent/lars.conf", true, keys, NKEYS, &s, NULL, NULL, &err), -ENOENT);
     assert_string_equal(err.file, "/nonexistent/lars.conf");
     assert_int_equal(err.line, 0);
     assert_null(s.db_host);
@@ -203,9 +202,9 @@ static void conf_wrong_type_names_key_and_line(void **state)
     warnings_t w = {0};
     char buf[1024], want[600];
 
-    assert_int_equal(load("threads = 8;\ndb = {\n  host = \"h\";\n  port = \"3306\";\n};\n", &s,
-                          &w, &err),
-                     -EINVAL);
+    assert_int_equal(
+        load("threads = 8;\ndb = {\n  host = \"h\";\n  port = \"3306\";\n};\n", &s, &w, &err),
+        -EINVAL);
     assert_string_equal(err.key, "db.port");
     assert_int_equal(err.line, 4);
     assert_null(s.db_host);

@@ -335,27 +335,25 @@ static void exec_counts_rows_and_transactions_roll_back(void **state)
 
     (void)state;
     assert_int_equal(lars_db_connect(&db.settings, &conn, &err), 0);
-    assert_int_equal(lars_db_exec(conn, "INSERT INTO RouteData (modid, cmdid, serverip, serverport) "
-                                        "VALUES (90, 1, 1, 1), (90, 1, 1, 2)",
+    assert_int_equal(lars_db_exec(conn,
+                                  "INSERT INTO RouteData (modid, cmdid, serverip, serverport) "
+                                  "VALUES (90, 1, 1, 1), (90, 1, 1, 2)",
                                   &err),
                      2);
     assert_int_equal(lars_db_begin(conn, &err), 0);
     assert_int_equal(lars_db_exec(conn, "DELETE FROM RouteData WHERE modid = 90", &err), 2);
     lars_db_rollback(conn);
-    assert_int_equal(lars_db_query_u64(conn, "SELECT COUNT(*) FROM RouteData WHERE modid = 90", &n,
-                                       &err),
-                     0);
+    assert_int_equal(
+        lars_db_query_u64(conn, "SELECT COUNT(*) FROM RouteData WHERE modid = 90", &n, &err), 0);
     assert_int_equal(n, 2);
     assert_int_equal(lars_db_begin(conn, &err), 0);
     assert_int_equal(lars_db_exec(conn, "DELETE FROM RouteData WHERE modid = 90", &err), 2);
     assert_int_equal(lars_db_commit(conn, &err), 0);
-    assert_int_equal(lars_db_query_u64(conn, "SELECT COUNT(*) FROM RouteData WHERE modid = 90", &n,
-                                       &err),
-                     0);
+    assert_int_equal(
+        lars_db_query_u64(conn, "SELECT COUNT(*) FROM RouteData WHERE modid = 90", &n, &err), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(lars_db_query_u64(conn, "SELECT modid FROM RouteData WHERE modid = 90", &n,
-                                       &err),
-                     -ENOENT);
+    assert_int_equal(
+        lars_db_query_u64(conn, "SELECT modid FROM RouteData WHERE modid = 90", &n, &err), -ENOENT);
     assert_int_equal(lars_db_exec(conn, "SELEC nonsense", &err), -EIO);
     assert_int_equal(err.code, 1064);
     lars_db_free(conn);

@@ -107,7 +107,6 @@ static int run_cycles(harness_t *h, int n)
     return total;
 }
 
-
 static void wait_status(harness_t *h, const char *text)
 {
     char buf[1024];

@@ -185,13 +185,12 @@ static void dns_answers_known_and_unknown_pairs(void **state)
     expect_route(fd, 0, 0, 0, WAIT_MS, NULL);
     close(fd);
     /* pruned at the first DB step, which came before READY */
-    assert_int_equal(test_mariadb_query_u64(&db, &old,
-                                            "SELECT COUNT(*) FROM RouteChange WHERE cmdid = 9"),
-                     0);
+    assert_int_equal(
+        test_mariadb_query_u64(&db, &old, "SELECT COUNT(*) FROM RouteChange WHERE cmdid = 9"), 0);
     assert_int_equal(old, 0);
-    assert_int_equal(test_mariadb_query_u64(&db, &recent,
-                                            "SELECT COUNT(*) FROM RouteChange WHERE modid = 1001"),
-                     0);
+    assert_int_equal(
+        test_mariadb_query_u64(&db, &recent, "SELECT COUNT(*) FROM RouteChange WHERE modid = 1001"),
+        0);
     assert_int_equal(recent, 2);
     stop_dns(h);
 }

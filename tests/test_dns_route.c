@@ -175,14 +175,14 @@ static void route_diff_of_equal_tables_is_empty(void **state)
 
 static void route_patch_equals_a_full_build_of_the_new_rows(void **state)
 {
-    const row_t base[] = {{1, 1, 10, 80}, {1, 2, 10, 80}, {1, 3, 10, 80}, {1, 3, 11, 80},
-                          {2, 1, 10, 80}, {-1, 7, 10, 80}};
+    const row_t base[] = {{1, 1, 10, 80}, {1, 2, 10, 80}, {1, 3, 10, 80},
+                          {1, 3, 11, 80}, {2, 1, 10, 80}, {-1, 7, 10, 80}};
     /* the changed pairs' rows now: (1,3) lost a host, (2,1) changed port,
      * (1,2) is gone, (3,1) and (-2,1) (unsigned order: after 3) are new,
      * (1,1) was listed but is the same */
-    const row_t delta[] = {{1, 1, 10, 80}, {1, 3, 11, 80}, {2, 1, 10, 81}, {3, 1, 12, 80},
-                           {-2, 1, 13, 80}};
-    const row_t want[] = {{1, 1, 10, 80}, {1, 3, 11, 80}, {2, 1, 10, 81},
+    const row_t delta[] = {
+        {1, 1, 10, 80}, {1, 3, 11, 80}, {2, 1, 10, 81}, {3, 1, 12, 80}, {-2, 1, 13, 80}};
+    const row_t want[] = {{1, 1, 10, 80}, {1, 3, 11, 80},  {2, 1, 10, 81},
                           {3, 1, 12, 80}, {-2, 1, 13, 80}, {-1, 7, 10, 80}};
     route_key_t keys[] = {{3, 1}, {1, 2}, {-2, 1}, {1, 3}, {2, 1}, {1, 1}, {2, 1}};
     route_table_t *tb = build(base, 6, 1), *td = build(delta, 5, 2), *tw = build(want, 6, 2);

@@ -198,8 +198,7 @@ static void drive(lars_client_t *c, tally_t *t, int n, int err_every)
         if (r != LARS_SUCC)
             fail_msg("get_host %d/%d: %s", t->modid, t->cmdid, lars_strerror(r));
         bool ok = err_every == 0 || (k + 1) % err_every != 0;
-        assert_int_equal(lars_report(c, t->modid, t->cmdid, &h, ok ? LARS_SUCC : LARS_OVERLOAD),
-                         0);
+        assert_int_equal(lars_report(c, t->modid, t->cmdid, &h, ok ? LARS_SUCC : LARS_OVERLOAD), 0);
         tally_add(t, &h, ok);
     }
 }
@@ -227,8 +226,8 @@ static void expect_rows(int i, const tally_t *t)
     bool all;
 
     do {
-        all = rows_where("modid = %d AND cmdid = %d AND caller = INET_ATON('10.9.0.%d')",
-                         t->modid, t->cmdid, i + 1) == t->n;
+        all = rows_where("modid = %d AND cmdid = %d AND caller = INET_ATON('10.9.0.%d')", t->modid,
+                         t->cmdid, i + 1) == t->n;
         for (size_t k = 0; all && k < t->n; k++)
             all = rows_where("modid = %d AND cmdid = %d AND caller = INET_ATON('10.9.0.%d') AND "
                              "ip = %u AND port = %d AND succ_cnt = %u AND err_cnt = %u",
@@ -249,8 +248,8 @@ static void expect_rows(int i, const tally_t *t)
                 t->cmdid, t->h[k].ip, t->h[k].port, t->h[k].succ, t->h[k].err, got);
     }
     harness_dump_log(rep);
-    fail_msg("agent %d: ServerCallStatus rows of %d/%d differ from what was reported", i,
-             t->modid, t->cmdid);
+    fail_msg("agent %d: ServerCallStatus rows of %d/%d differ from what was reported", i, t->modid,
+             t->cmdid);
 }
 
 static void wait_status(harness_t *h, const char *text)
@@ -694,10 +693,10 @@ static void e2e_malformed_flood_counted_while_real_traffic_succeeds(void **state
      * buffer none should be lost, but that is the kernel's business). */
     assert_true(f.udp_malformed > 0 && f.udp_unknown > 0 && f.tcp_bad_frames[0] > 0 &&
                 f.tcp_unknown[1] > 0);
-    assert_true(e2e_wait_counter(agent[0], "malformed ", a_mal + sub0(f.udp_malformed, drops),
-                                 WAIT_MS));
-    assert_true(e2e_wait_counter(agent[0], "unknown msgid ", a_unk + sub0(f.udp_unknown, drops),
-                                 WAIT_MS));
+    assert_true(
+        e2e_wait_counter(agent[0], "malformed ", a_mal + sub0(f.udp_malformed, drops), WAIT_MS));
+    assert_true(
+        e2e_wait_counter(agent[0], "unknown msgid ", a_unk + sub0(f.udp_unknown, drops), WAIT_MS));
     assert_true(e2e_wait_counter(dns, "bad frames ", d_frames + f.tcp_bad_frames[0], WAIT_MS));
     assert_true(e2e_wait_counter(dns, "bad bodies ", d_bodies + f.tcp_bad_bodies[0], WAIT_MS));
     assert_true(e2e_wait_counter(dns, "unknown msgids ", d_unk + f.tcp_unknown[0], WAIT_MS));

@@ -74,8 +74,8 @@ static int start_servers(void)
     dns = e2e_start(confdir, "lars-dns", NULL,
                     "threads = 2;\nversion_poll_ms = 100;\nreload_interval_s = 3600;\n", &db, &any,
                     1, WAIT_MS);
-    rep = e2e_start(confdir, "lars-reporter", NULL, "threads = 1;\ndb_threads = 2;\nbatch_ms = 50;\n",
-                    &db, &any, 1, WAIT_MS);
+    rep = e2e_start(confdir, "lars-reporter", NULL,
+                    "threads = 1;\ndb_threads = 2;\nbatch_ms = 50;\n", &db, &any, 1, WAIT_MS);
     return dns && rep ? 0 : -1;
 }
 
@@ -130,7 +130,6 @@ static int group_teardown(void **state)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", confdir);
     return system(cmd) == 0 ? 0 : -1;
 }
-
 
 /* -------------------------------------------------------------- helpers -- */
 

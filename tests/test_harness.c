@@ -40,8 +40,8 @@ static void harness_passes_sockets_and_env_like_systemd(void **state)
                           NULL};
     const harness_socket_t socks[] = {{"tcp:127.0.0.1:0", "web"}, {"udp:127.0.0.1:0", NULL}};
     const char *env[] = {"FOO=bar", NULL};
-    harness_opts_t o = {.argv = argv, .env = env, .sockets = socks, .nsockets = 2,
-                        .watchdog_usec = 3000000};
+    harness_opts_t o = {
+        .argv = argv, .env = env, .sockets = socks, .nsockets = 2, .watchdog_usec = 3000000};
     char want[256];
 
     h = harness_start(&o);
@@ -62,8 +62,7 @@ static void harness_passes_sockets_and_env_like_systemd(void **state)
 
 static void harness_without_sockets_sets_no_listen_env(void **state)
 {
-    const char *argv[] = {"/bin/sh", "-c", "echo \"fds=[$LISTEN_FDS] wd=[$WATCHDOG_USEC]\"",
-                          NULL};
+    const char *argv[] = {"/bin/sh", "-c", "echo \"fds=[$LISTEN_FDS] wd=[$WATCHDOG_USEC]\"", NULL};
     harness_opts_t o = {.argv = argv};
     int status;
 

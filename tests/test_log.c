@@ -157,8 +157,8 @@ static void log_ratelimit_check_counts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(log_stderr_line_has_level_message_and_fields,
-                                        capture_start, capture_end),
+        cmocka_unit_test_setup_teardown(log_stderr_line_has_level_message_and_fields, capture_start,
+                                        capture_end),
         cmocka_unit_test_setup_teardown(log_level_filters_and_changes_at_runtime, capture_start,
                                         capture_end),
         cmocka_unit_test(log_level_names_parse),

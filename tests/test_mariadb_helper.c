@@ -47,9 +47,8 @@ static void start_gives_password_login_over_tcp(void **state)
     assert_string_equal(db.settings.host, "127.0.0.1");
     assert_true(strlen(db.password) >= 16);
     assert_int_equal(lars_db_connect(&db.settings, &conn, &err), 0);
-    assert_int_equal(lars_db_query_u64(conn, "SELECT COUNT(*) FROM RouteVersion WHERE id = 1", &v,
-                                       &err),
-                     0);
+    assert_int_equal(
+        lars_db_query_u64(conn, "SELECT COUNT(*) FROM RouteVersion WHERE id = 1", &v, &err), 0);
     assert_int_equal(v, 1);
     lars_db_free(conn);
 }
@@ -93,12 +92,11 @@ static void schema_applies_twice_keeping_data(void **state)
     assert_int_equal(test_source_path("sql/schema.sql", path, sizeof(path)), 0);
     assert_int_equal(test_mariadb_apply_file(&db, path), 0);
     assert_int_equal(test_mariadb_apply_file(&db, path), 0);
-    assert_int_equal(test_mariadb_query_u64(&db, &n, "SELECT COUNT(*) FROM RouteData WHERE modid = 50"),
-                     0);
+    assert_int_equal(
+        test_mariadb_query_u64(&db, &n, "SELECT COUNT(*) FROM RouteData WHERE modid = 50"), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(test_mariadb_query_u64(&db, &version,
-                                            "SELECT version FROM RouteVersion WHERE id = 1"),
-                     0);
+    assert_int_equal(
+        test_mariadb_query_u64(&db, &version, "SELECT version FROM RouteVersion WHERE id = 1"), 0);
     assert_int_equal(version, 1234);
     assert_int_equal(test_mariadb_exec(&db, "DELETE FROM RouteData WHERE modid = 50"), 0);
 }
@@ -133,7 +131,8 @@ static void tables_sql_matches_schema_sql(void **state)
 
     (void)state;
     assert_int_equal(test_source_path("sql/tables.sql", path, sizeof(path)), 0);
-    assert_int_equal(test_mariadb_exec(&db, "CREATE DATABASE other CHARACTER SET utf8mb4; USE other"), 0);
+    assert_int_equal(
+        test_mariadb_exec(&db, "CREATE DATABASE other CHARACTER SET utf8mb4; USE other"), 0);
     assert_int_equal(test_mariadb_apply_file(&db, path), 0);
     assert_int_equal(test_mariadb_apply_file(&db, path), 0);
     assert_int_equal(test_mariadb_query_u64(&db, &n, "SELECT COUNT(*) FROM other.RouteVersion"), 0);
@@ -179,8 +178,8 @@ static void query_str_returns_text_and_enoent(void **state)
     char buf[64];
 
     (void)state;
-    assert_int_equal(test_mariadb_query_str(&db, buf, sizeof(buf), "SELECT INET_NTOA(%u)", 3232235953u),
-                     0);
+    assert_int_equal(
+        test_mariadb_query_str(&db, buf, sizeof(buf), "SELECT INET_NTOA(%u)", 3232235953u), 0);
     assert_string_equal(buf, "192.168.1.177");
     assert_int_equal(test_mariadb_query_str(&db, buf, sizeof(buf),
                                             "SELECT modid FROM RouteData WHERE modid = 999999"),
@@ -233,8 +232,9 @@ static void restart_keeps_data_and_port(void **state)
     assert_int_equal(test_mariadb_restart(&db), 0);
     assert_int_equal(db.port, port);
     assert_int_equal(lars_db_connect(&db.settings, &conn, &err), 0);
-    assert_int_equal(lars_db_query_u64(conn, "SELECT COUNT(*) FROM RouteData WHERE modid = 60 "
-                                             "AND serverport = 8080",
+    assert_int_equal(lars_db_query_u64(conn,
+                                       "SELECT COUNT(*) FROM RouteData WHERE modid = 60 "
+                                       "AND serverport = 8080",
                                        &n, &err),
                      0);
     assert_int_equal(n, 1);

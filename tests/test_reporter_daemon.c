@@ -223,18 +223,19 @@ static void reporter_rows_land_with_values_and_overload_flag(void **state)
                                "port=8080 AND caller=INET_ATON('192.168.1.1') AND succ_cnt=120 "
                                "AND err_cnt=3 AND ts=1700000000"),
                      1);
-    assert_int_equal(test_mariadb_query_str(&db, s, sizeof(s),
-                                            "SELECT overload FROM ServerCallStatus WHERE port=8080"),
-                     0);
+    assert_int_equal(
+        test_mariadb_query_str(&db, s, sizeof(s),
+                               "SELECT overload FROM ServerCallStatus WHERE port=8080"),
+        0);
     assert_string_equal(s, "1");
-    assert_int_equal(test_mariadb_query_str(&db, s, sizeof(s),
-                                            "SELECT overload FROM ServerCallStatus WHERE port=9090"),
-                     0);
+    assert_int_equal(
+        test_mariadb_query_str(&db, s, sizeof(s),
+                               "SELECT overload FROM ServerCallStatus WHERE port=9090"),
+        0);
     assert_string_equal(s, "0");
     assert_int_equal(row_count("port=9090 AND ip=167772161 AND succ_cnt=50 AND err_cnt=0"), 1);
-    assert_int_equal(test_mariadb_query_u64(&db, &v,
-                                            "SELECT ts FROM ServerCallStatus WHERE cmdid=23"),
-                     0);
+    assert_int_equal(
+        test_mariadb_query_u64(&db, &v, "SELECT ts FROM ServerCallStatus WHERE cmdid=23"), 0);
     assert_true(v >= before && v <= after);
     close(fd);
     stop_reporter_cleanly();
@@ -248,8 +249,8 @@ static void reporter_same_key_keeps_newest_snapshot(void **state)
         host_result_t r = {1, 80, i, 100 - i, i % 2 == 0};
         send_report(fd, 5, 6, 7, 1000 + i, &r, 1);
     }
-    assert_true(wait_rows("succ_cnt=50 AND err_cnt=50 AND ts=1050 AND overload='1'", 1,
-                          EVENTUALLY_MS));
+    assert_true(
+        wait_rows("succ_cnt=50 AND err_cnt=50 AND ts=1050 AND overload='1'", 1, EVENTUALLY_MS));
     /* Later reports of the same key keep winning. */
     host_result_t last = {1, 80, 51, 49, false};
     send_report(fd, 5, 6, 7, 1051, &last, 1);
@@ -365,8 +366,8 @@ static void reporter_counts_malformed_input_and_keeps_serving(void **state)
     send_report(good, 3, 5, 5, 6, &ok2, 1);
     assert_true(wait_rows("modid=3", 2, EVENTUALLY_MS));
 
-    assert_true(harness_wait_status(h, " 2 bad frames, 1 bad bodies, 1 unknown msgids",
-                                    EVENTUALLY_MS));
+    assert_true(
+        harness_wait_status(h, " 2 bad frames, 1 bad bodies, 1 unknown msgids", EVENTUALLY_MS));
     close(bad_body);
     close(good);
     stop_reporter_cleanly();

@@ -15,8 +15,14 @@
 
 static rp_row_t row(int32_t modid, int32_t ip, uint32_t succ)
 {
-    return (rp_row_t){.modid = modid, .cmdid = 2, .ip = ip, .port = 80, .caller = 9,
-                      .succ = succ, .err = 1, .ts = 100};
+    return (rp_row_t){.modid = modid,
+                      .cmdid = 2,
+                      .ip = ip,
+                      .port = 80,
+                      .caller = 9,
+                      .succ = succ,
+                      .err = 1,
+                      .ts = 100};
 }
 
 static void pending_same_key_newest_wins(void **state)

@@ -92,8 +92,8 @@ static void report_empty_body_is_all_zero(void **state)
 static void report_scalars_after_results_apply_to_rows(void **state)
 {
     /* results(4){ip=5} then modid(1)=9, ts(5)=77, and an unknown field 9 */
-    const uint8_t body[] = {0x22, 0x02, 0x08, 0x05, 0x08, 0x09, 0x28, 77,
-                            0x4a, 0x03, 'x', 'y', 'z', 0x51, 1, 2, 3, 4, 5, 6, 7, 8};
+    const uint8_t body[] = {0x22, 0x02, 0x08, 0x05, 0x08, 0x09, 0x28, 77, 0x4a, 0x03, 'x',
+                            'y',  'z',  0x51, 1,    2,    3,    4,    5,  6,    7,    8};
     rp_report_t rep;
     rp_row_t row;
 
@@ -139,8 +139,7 @@ static void report_rejects_bad_wire_data(void **state)
 
     assert_int_equal(rp_report_parse(overlong_varint, sizeof(overlong_varint), &rep), -EBADMSG);
     assert_int_equal(rp_report_parse(field_zero, sizeof(field_zero), &rep), -EBADMSG);
-    assert_int_equal(rp_report_parse(results_as_varint, sizeof(results_as_varint), &rep),
-                     -EBADMSG);
+    assert_int_equal(rp_report_parse(results_as_varint, sizeof(results_as_varint), &rep), -EBADMSG);
     assert_int_equal(rp_report_parse(modid_as_string, sizeof(modid_as_string), &rep), -EBADMSG);
     assert_int_equal(rp_report_parse(length_past_end, sizeof(length_past_end), &rep), -EBADMSG);
     assert_int_equal(rp_report_parse(group, sizeof(group), &rep), -EBADMSG);

@@ -24,8 +24,15 @@ static const char *tail =
 static void sql_one_row_exact_text(void **state)
 {
     rp_sql_t sql = {0};
-    rp_row_t r = {.modid = 1, .cmdid = 2, .ip = (int32_t)3232235953u, .port = 8080, .caller = 167772161,
-                  .succ = 10, .err = 0, .ts = 1700000000, .overload = true};
+    rp_row_t r = {.modid = 1,
+                  .cmdid = 2,
+                  .ip = (int32_t)3232235953u,
+                  .port = 8080,
+                  .caller = 167772161,
+                  .succ = 10,
+                  .err = 0,
+                  .ts = 1700000000,
+                  .overload = true};
     char want[512];
 
     assert_int_equal(rp_sql_build_upsert(&sql, &r, 1), 0);
@@ -40,8 +47,15 @@ static void sql_negative_ip_is_written_unsigned(void **state)
 {
     rp_sql_t sql = {0};
     /* 192.168.1.177 travels as the int32 -1062731343 */
-    rp_row_t r = {.modid = 0, .cmdid = 0, .ip = (int32_t)3232235953u, .port = 0,
-                  .caller = -1, .succ = 4294967295u, .err = 7, .ts = 0, .overload = false};
+    rp_row_t r = {.modid = 0,
+                  .cmdid = 0,
+                  .ip = (int32_t)3232235953u,
+                  .port = 0,
+                  .caller = -1,
+                  .succ = 4294967295u,
+                  .err = 7,
+                  .ts = 0,
+                  .overload = false};
 
     assert_int_equal(rp_sql_build_upsert(&sql, &r, 1), 0);
     assert_non_null(strstr(sql.buf, "(0,0,3232235953,0,4294967295,4294967295,7,0,'0')"));
@@ -77,8 +91,14 @@ static void sql_buffer_is_reused_for_smaller_batches(void **state)
     rp_row_t *rows = calloc(N, sizeof(*rows));
 
     for (int i = 0; i < N; i++)
-        rows[i] = (rp_row_t){.modid = -1, .cmdid = -1, .ip = -1, .port = -1, .caller = -1,
-                             .succ = 4294967295u, .err = 4294967295u, .ts = 4294967295u};
+        rows[i] = (rp_row_t){.modid = -1,
+                             .cmdid = -1,
+                             .ip = -1,
+                             .port = -1,
+                             .caller = -1,
+                             .succ = 4294967295u,
+                             .err = 4294967295u,
+                             .ts = 4294967295u};
     assert_int_equal(rp_sql_build_upsert(&sql, rows, N), 0);
     assert_true(sql.len < sql.cap);
     char *buf = sql.buf;

@@ -45,8 +45,8 @@ static harness_t *start_probe(const harness_socket_t *socks, size_t n, const cha
                               uint64_t watchdog_usec)
 {
     const char *argv[] = {probe, "-c", conf_path, NULL};
-    harness_opts_t o = {.argv = argv, .env = env, .sockets = socks, .nsockets = n,
-                        .watchdog_usec = watchdog_usec};
+    harness_opts_t o = {
+        .argv = argv, .env = env, .sockets = socks, .nsockets = n, .watchdog_usec = watchdog_usec};
     harness_t *r = harness_start(&o);
 
     assert_non_null(r);
@@ -175,8 +175,8 @@ static void sd_sighup_reloads_between_reloading_and_ready(void **state)
 
     harness_signal(h, SIGUSR2);
     assert_true(harness_wait_log(h, "debug: probe debug line\n", 10000));
-    assert_true(harness_wait_log(h, "warning: probe warning line  LARS_MODID=1 LARS_CMDID=2\n",
-                                 10000));
+    assert_true(
+        harness_wait_log(h, "warning: probe warning line  LARS_MODID=1 LARS_CMDID=2\n", 10000));
 }
 
 static void sd_sighup_with_broken_config_keeps_old_settings(void **state)

@@ -890,9 +890,9 @@ static void tcp_drain_dispatches_unread_and_backlogged_frames_exactly_once(void 
     assert_int_equal(rx_tcp_server_conn_count(f->srv), 0);
     assert_true(peer_closed(a));
     assert_true(peer_closed(b));
-    assert_int_equal(rx_conn_send_ref(f->srv, (rx_conn_ref_t){rx_pool_loop(f->pool, 0), 1},
-                                      MSG_PUSH, "x", 1),
-                     -ESHUTDOWN);
+    assert_int_equal(
+        rx_conn_send_ref(f->srv, (rx_conn_ref_t){rx_pool_loop(f->pool, 0), 1}, MSG_PUSH, "x", 1),
+        -ESHUTDOWN);
     close(a);
     close(b);
     free(fa);
@@ -909,8 +909,10 @@ static void tcp_drain_dispatches_unread_and_backlogged_frames_exactly_once(void 
 static void tcp_drain_writes_replies_then_closes(void **state)
 {
     fixture_t *f = fixture_start((rx_tcp_server_config_t){0});
-    rx_tcp_server_config_t cfg = {.listen_addr = "127.0.0.1:0", .accept_loop = f->accept_loop,
-                                  .router = f->router, .listen_fd = -1};
+    rx_tcp_server_config_t cfg = {.listen_addr = "127.0.0.1:0",
+                                  .accept_loop = f->accept_loop,
+                                  .router = f->router,
+                                  .listen_fd = -1};
     unsigned nloops = rx_pool_size(f->pool);
     rx_tcp_server_t *unstarted;
     gate_t gate;
@@ -1122,11 +1124,11 @@ static void tcp_new_rejects_max_frame_over_limit_and_a_socket_not_listening(void
 {
     rx_loop_t *loop = rx_loop_new();
     rx_router_t *router = rx_router_new();
-    rx_tcp_server_config_t cfg = {.listen_fd = -1, .listen_addr = "127.0.0.1:0",
-                                  .accept_loop = loop, .router = router};
+    rx_tcp_server_config_t cfg = {
+        .listen_fd = -1, .listen_addr = "127.0.0.1:0", .accept_loop = loop, .router = router};
     const char *servers[] = {"127.0.0.1:1"};
-    rx_tcp_client_config_t ccfg = {.loop = loop, .servers = servers, .nservers = 1,
-                                   .router = router};
+    rx_tcp_client_config_t ccfg = {
+        .loop = loop, .servers = servers, .nservers = 1, .router = router};
     struct sockaddr_in sa = {.sin_family = AF_INET};
     rx_tcp_server_t *srv;
     int err = 0, fd;

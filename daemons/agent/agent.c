@@ -221,15 +221,15 @@ void agent_log_counters(agent_t *a)
                  "to_idle %llu window resets %llu snapshots %llu; datagrams in %llu out %llu "
                  "send failures %llu",
                  i, agent_shard_port(sh), U(agent_get(c->pairs)), U(agent_get(c->hosts)),
-                 U(agent_get(c->overloaded)), U(agent_get(c->get_host)),
-                 U(agent_get(c->get_route)), U(agent_get(c->reports)), U(agent_get(c->misrouted)),
-                 U(agent_get(c->truncated)), U(agent_get(c->undecodable)), U(st.frames_bad),
-                 U(st.frames_unknown), U(agent_get(c->unknown_host_reports)),
-                 U(agent_get(c->unknown_pair_reports)), U(agent_get(c->pairs_refused)),
-                 U(agent_get(c->pulls)), U(agent_get(c->routes_applied)),
-                 U(agent_get(c->to_overload)), U(agent_get(c->to_idle)),
-                 U(agent_get(c->window_resets)), U(agent_get(c->snapshots)), U(st.dgrams_in),
-                 U(st.dgrams_out), U(st.dgrams_send_failed));
+                 U(agent_get(c->overloaded)), U(agent_get(c->get_host)), U(agent_get(c->get_route)),
+                 U(agent_get(c->reports)), U(agent_get(c->misrouted)), U(agent_get(c->truncated)),
+                 U(agent_get(c->undecodable)), U(st.frames_bad), U(st.frames_unknown),
+                 U(agent_get(c->unknown_host_reports)), U(agent_get(c->unknown_pair_reports)),
+                 U(agent_get(c->pairs_refused)), U(agent_get(c->pulls)),
+                 U(agent_get(c->routes_applied)), U(agent_get(c->to_overload)),
+                 U(agent_get(c->to_idle)), U(agent_get(c->window_resets)),
+                 U(agent_get(c->snapshots)), U(st.dgrams_in), U(st.dgrams_out),
+                 U(st.dgrams_send_failed));
     }
     rx_stats_read(rx_tcp_client_stats(a->dns.cli), &ds);
     lars_log(LOG_NOTICE,

@@ -94,7 +94,7 @@ typedef struct agent_shard {
     rx_timer_t *tick;
     lb_host_t *route_buf; /* get_route scratch, route_buf_cap hosts */
     size_t route_buf_cap;
-    uint8_t *reply_buf; /* AGENT_DGRAM_BODY_MAX bytes */
+    uint8_t *reply_buf;        /* AGENT_DGRAM_BODY_MAX bytes */
     uint64_t *truncated_pairs; /* pairs whose truncation was logged */
     size_t n_truncated_pairs, cap_truncated_pairs;
     uint64_t logged_bad, logged_unknown;
@@ -204,8 +204,8 @@ static inline int32_t agent_key_cmdid(uint64_t k)
     return (int32_t)(uint32_t)k;
 }
 
-#define agent_inc(x) atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
+#define agent_inc(x)    atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
 #define agent_set(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
-#define agent_get(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define agent_get(x)    atomic_load_explicit(&(x), memory_order_relaxed)
 
 #endif

@@ -55,8 +55,7 @@ static void backlog_drain(agent_dns_t *d)
         int r = send_request(d, d->backlog[d->backlog_pos]);
         if (r == -ENOBUFS) {
             if (!d->backlog_timer)
-                d->backlog_timer =
-                    rx_timer_add(d->loop, DNS_BACKLOG_RETRY_MS, 0, backlog_timer, d);
+                d->backlog_timer = rx_timer_add(d->loop, DNS_BACKLOG_RETRY_MS, 0, backlog_timer, d);
             return;
         }
         if (r < 0)
@@ -149,16 +148,15 @@ static void on_route(const rx_msg_t *msg, void *arg)
     resp = lars__get_route_response__unpack(NULL, msg->len, msg->body);
     if (!resp) {
         agent_inc(d->bad_responses);
-        lars_log_rl(LOG_WARNING, "undecodable GetRouteResponse from lars-dns (%u bytes)",
-                    msg->len);
+        lars_log_rl(LOG_WARNING, "undecodable GetRouteResponse from lars-dns (%u bytes)", msg->len);
         return;
     }
     agent_inc(d->responses);
     if (resp->n_host) {
         hosts = malloc(resp->n_host * sizeof(*hosts));
         if (!hosts) {
-            lars_log_pair(LOG_ERR, resp->modid, resp->cmdid,
-                          "out of memory for the route of %d/%d", resp->modid, resp->cmdid);
+            lars_log_pair(LOG_ERR, resp->modid, resp->cmdid, "out of memory for the route of %d/%d",
+                          resp->modid, resp->cmdid);
             goto out;
         }
     }

@@ -109,13 +109,14 @@ static int take_shard_fds(const agent_settings_t *s, int fds[AGENT_SHARDS])
             lars_log(LOG_INFO, "shard %u: socket from systemd (port %d)", i,
                      lars_sd_socket_port(fds[i]));
         else if (sd.n > 0)
-            lars_log(LOG_WARNING, "shard %u: no socket from systemd on port %lld or named "
-                     "shard%u; binding %s:%lld", i, (long long)s->base_port + i, i,
-                     s->listen_host, (long long)s->base_port + i);
+            lars_log(LOG_WARNING,
+                     "shard %u: no socket from systemd on port %lld or named "
+                     "shard%u; binding %s:%lld",
+                     i, (long long)s->base_port + i, i, s->listen_host,
+                     (long long)s->base_port + i);
     }
     if (lars_sd_fds_left(&sd) > 0)
-        lars_log(LOG_WARNING, "ignoring %u extra sockets passed by systemd",
-                 lars_sd_fds_left(&sd));
+        lars_log(LOG_WARNING, "ignoring %u extra sockets passed by systemd", lars_sd_fds_left(&sd));
     lars_sd_fds_free(&sd);
     return 0;
 }

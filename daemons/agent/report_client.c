@@ -185,8 +185,7 @@ static int send_snapshot(agent_reporter_t *r, const rep_snapshot_t *s)
         size_t k = s->n - off < REP_CHUNK ? s->n - off : REP_CHUNK;
         len = wire_encode_report_status(r->scratch, s->modid, s->cmdid,
                                         (int32_t)r->agent->caller_ip, s->results + off, k, ts);
-        err = rx_tcp_client_send(r->cli, WIRE_ID_REPORT_STATUS_REQUEST, r->scratch,
-                                 (uint32_t)len);
+        err = rx_tcp_client_send(r->cli, WIRE_ID_REPORT_STATUS_REQUEST, r->scratch, (uint32_t)len);
         if (err < 0)
             return off == 0 ? err : 0; /* the rest is lost with a partial send */
     }

@@ -63,8 +63,8 @@ static void log_undecodable(agent_shard_t *sh, const rx_msg_t *msg)
     char addr[32];
 
     agent_inc(sh->c.undecodable);
-    lars_log_rl(LOG_WARNING, "shard %u: undecodable body of msgid %d (%u bytes) from %s",
-                sh->index, msg->msgid, msg->len, rx_addr_format(msg->from, addr, sizeof(addr)));
+    lars_log_rl(LOG_WARNING, "shard %u: undecodable body of msgid %d (%u bytes) from %s", sh->index,
+                msg->msgid, msg->len, rx_addr_format(msg->from, addr, sizeof(addr)));
 }
 
 /* ------------------------------------------------------- the requests -- */
@@ -161,8 +161,8 @@ static void forward_task(rx_loop_t *loop, void *arg)
 
 /* Hands a request to the shard that owns its pair; the answer leaves from
  * this socket, the one the client sent to. */
-static void forward(agent_shard_t *sh, agent_shard_t *owner, const rx_msg_t *msg,
-                    const void *req, size_t req_size)
+static void forward(agent_shard_t *sh, agent_shard_t *owner, const rx_msg_t *msg, const void *req,
+                    size_t req_size)
 {
     shard_forward_t *f = malloc(sizeof(*f));
 

@@ -235,8 +235,7 @@ static int walk_group(const conf_walk_t *w, const config_setting_t *group, const
             continue;
         }
         if (!is_group)
-            return conf_fail(w->err, -EINVAL, w->file, line, path,
-                             "expected a group { ... }");
+            return conf_fail(w->err, -EINVAL, w->file, line, path, "expected a group { ... }");
         r = walk_group(w, s, path);
         if (r < 0)
             return r;
@@ -329,8 +328,8 @@ static int read_key(const conf_walk_t *w, const lars_conf_key_t *k, const config
         v = type == CONFIG_TYPE_FLOAT ? config_setting_get_float(s)
                                       : (double)config_setting_get_int64(s);
         if ((k->fmin != 0 || k->fmax != 0) && (v < k->fmin || v > k->fmax))
-            return conf_fail(w->err, -EINVAL, w->file, line, k->path,
-                             "%g is out of range [%g, %g]", v, k->fmin, k->fmax);
+            return conf_fail(w->err, -EINVAL, w->file, line, k->path, "%g is out of range [%g, %g]",
+                             v, k->fmin, k->fmax);
         *(double *)p = v;
         return 0;
     }
@@ -393,8 +392,7 @@ static int conf_parse(config_t *cfg, const char *path, FILE *f, lars_conf_error_
     config_set_include_dir(cfg, dirname(dir));
     if (config_read(cfg, f) == CONFIG_TRUE)
         return 0;
-    return conf_fail(err, -EINVAL,
-                     config_error_file(cfg) ? config_error_file(cfg) : path,
+    return conf_fail(err, -EINVAL, config_error_file(cfg) ? config_error_file(cfg) : path,
                      config_error_line(cfg), NULL, "%s",
                      config_error_text(cfg) ? config_error_text(cfg) : "parse error");
 }
@@ -402,8 +400,12 @@ static int conf_parse(config_t *cfg, const char *path, FILE *f, lars_conf_error_
 int lars_conf_load(const char *path, bool must_exist, const lars_conf_key_t *keys, size_t nkeys,
                    void *settings, conf_warn_cb warn, void *warn_arg, lars_conf_error_t *ret_err)
 {
-    conf_walk_t w = {.file = path, .keys = keys, .nkeys = nkeys, .warn = warn,
-                     .warn_arg = warn_arg, .err = ret_err};
+    conf_walk_t w = {.file = path,
+                     .keys = keys,
+                     .nkeys = nkeys,
+                     .warn = warn,
+                     .warn_arg = warn_arg,
+                     .err = ret_err};
     config_t cfg;
     FILE *f;
     int r;
@@ -507,8 +509,8 @@ static void print_value(FILE *out, const lars_conf_key_t *k, const void *setting
 
 /* Prints the keys below `prefix` (which ends with '.' unless empty), each
  * group once, where its first key appears in the table. */
-static void print_level(FILE *out, const lars_conf_key_t *keys, size_t nkeys,
-                        const void *settings, const char *prefix, int depth)
+static void print_level(FILE *out, const lars_conf_key_t *keys, size_t nkeys, const void *settings,
+                        const char *prefix, int depth)
 {
     size_t plen = strlen(prefix);
 

@@ -37,10 +37,10 @@ typedef struct lars_conf_key {
     size_t offset; /* offsetof(settings struct, field) */
     int64_t def_int;
     double def_float;
-    const char *def_str;  /* STRING default; STRING_LIST: comma-separated */
-    int64_t min, max;     /* INT range (both 0: no check) */
-    double fmin, fmax;    /* FLOAT range (both 0: no check) */
-    const char *help;     /* one line, shown by --check-config */
+    const char *def_str;        /* STRING default; STRING_LIST: comma-separated */
+    int64_t min, max;           /* INT range (both 0: no check) */
+    double fmin, fmax;          /* FLOAT range (both 0: no check) */
+    const char *help;           /* one line, shown by --check-config */
     const char *const *choices; /* STRING: NULL-terminated allowed values, or NULL */
 } lars_conf_key_t;
 
@@ -50,43 +50,55 @@ typedef struct lars_conf_key {
  *       LARS_CONF_STRV_KEY("dns.servers", settings_t, dns_servers, "127.0.0.1:7778", "..."),
  *   };
  */
-#define LARS_CONF_FIELD_(T_, field, ftype)                                                       \
-    (offsetof(T_, field) +                                                                       \
+#define LARS_CONF_FIELD_(T_, field, ftype)                                                         \
+    (offsetof(T_, field) +                                                                         \
      0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((T_ *)0)->field), ftype) ? 1 : -1]))
 
-#define LARS_CONF_INT_KEY(path_, T_, field, def, min_, max_, help_)                              \
-    {.path = (path_), .type = LARS_CONF_INT, .offset = LARS_CONF_FIELD_(T_, field, int64_t),     \
-     .def_int = (def), .min = (min_), .max = (max_), .help = (help_)}
-#define LARS_CONF_FLOAT_KEY(path_, T_, field, def, min_, max_, help_)                            \
-    {.path = (path_), .type = LARS_CONF_FLOAT, .offset = LARS_CONF_FIELD_(T_, field, double),    \
-     .def_float = (def), .fmin = (min_), .fmax = (max_), .help = (help_)}
-#define LARS_CONF_BOOL_KEY(path_, T_, field, def, help_)                                         \
-    {.path = (path_), .type = LARS_CONF_BOOL, .offset = LARS_CONF_FIELD_(T_, field, bool),       \
-     .def_int = (def), .help = (help_)}
-#define LARS_CONF_STRING_KEY(path_, T_, field, def, help_)                                       \
-    {.path = (path_), .type = LARS_CONF_STRING, .offset = LARS_CONF_FIELD_(T_, field, char *),   \
-     .def_str = (def), .help = (help_)}
+#define LARS_CONF_INT_KEY(path_, T_, field, def, min_, max_, help_)                                \
+    {                                                                                              \
+        .path = (path_), .type = LARS_CONF_INT, .offset = LARS_CONF_FIELD_(T_, field, int64_t),    \
+        .def_int = (def), .min = (min_), .max = (max_), .help = (help_)                            \
+    }
+#define LARS_CONF_FLOAT_KEY(path_, T_, field, def, min_, max_, help_)                              \
+    {                                                                                              \
+        .path = (path_), .type = LARS_CONF_FLOAT, .offset = LARS_CONF_FIELD_(T_, field, double),   \
+        .def_float = (def), .fmin = (min_), .fmax = (max_), .help = (help_)                        \
+    }
+#define LARS_CONF_BOOL_KEY(path_, T_, field, def, help_)                                           \
+    {                                                                                              \
+        .path = (path_), .type = LARS_CONF_BOOL, .offset = LARS_CONF_FIELD_(T_, field, bool),      \
+        .def_int = (def), .help = (help_)                                                          \
+    }
+#define LARS_CONF_STRING_KEY(path_, T_, field, def, help_)                                         \
+    {                                                                                              \
+        .path = (path_), .type = LARS_CONF_STRING, .offset = LARS_CONF_FIELD_(T_, field, char *),  \
+        .def_str = (def), .help = (help_)                                                          \
+    }
 /* choices_: a NULL-terminated array, e.g. (const char *const[]){"a", "b", NULL} */
-#define LARS_CONF_CHOICE_KEY(path_, T_, field, def, choices_, help_)                             \
-    {.path = (path_), .type = LARS_CONF_STRING, .offset = LARS_CONF_FIELD_(T_, field, char *),   \
-     .def_str = (def), .help = (help_), .choices = (choices_)}
+#define LARS_CONF_CHOICE_KEY(path_, T_, field, def, choices_, help_)                               \
+    {                                                                                              \
+        .path = (path_), .type = LARS_CONF_STRING, .offset = LARS_CONF_FIELD_(T_, field, char *),  \
+        .def_str = (def), .help = (help_), .choices = (choices_)                                   \
+    }
 /* def: comma-separated ("" or NULL: empty list) */
-#define LARS_CONF_STRV_KEY(path_, T_, field, def, help_)                                         \
-    {.path = (path_), .type = LARS_CONF_STRING_LIST,                                               \
-     .offset = LARS_CONF_FIELD_(T_, field, lars_strv_t), .def_str = (def), .help = (help_)}
+#define LARS_CONF_STRV_KEY(path_, T_, field, def, help_)                                           \
+    {                                                                                              \
+        .path = (path_), .type = LARS_CONF_STRING_LIST,                                            \
+        .offset = LARS_CONF_FIELD_(T_, field, lars_strv_t), .def_str = (def), .help = (help_)      \
+    }
 
 #define LARS_CONF_NKEYS(keys) (sizeof(keys) / sizeof((keys)[0]))
 
 /* The levels lars_log understands, for a "log_level" choice key. */
 extern const char *const lars_conf_log_levels[];
-#define LARS_CONF_LOG_LEVEL_KEY(T_, field)                                                       \
-    LARS_CONF_CHOICE_KEY("log_level", T_, field, "info", lars_conf_log_levels,                   \
+#define LARS_CONF_LOG_LEVEL_KEY(T_, field)                                                         \
+    LARS_CONF_CHOICE_KEY("log_level", T_, field, "info", lars_conf_log_levels,                     \
                          "debug, info, notice, warning or error")
 
 typedef struct lars_conf_error {
     char file[512];
-    int line;     /* 0 when unknown (e.g. a missing file) */
-    char key[128];/* "" when the error is not about one key */
+    int line;      /* 0 when unknown (e.g. a missing file) */
+    char key[128]; /* "" when the error is not about one key */
     char msg[256];
 } lars_conf_error_t;
 
@@ -97,8 +109,8 @@ typedef struct lars_conf_error {
  * struct and lars_conf_free() the old one.
  * Returns 0, or -EINVAL / -ENOENT / -ENOMEM with *ret_err filled. */
 int lars_conf_load(const char *path, bool must_exist, const lars_conf_key_t *keys, size_t nkeys,
-                   void *settings, void (*warn)(const char *file, int line, const char *key,
-                                                void *arg),
+                   void *settings,
+                   void (*warn)(const char *file, int line, const char *key, void *arg),
                    void *warn_arg, lars_conf_error_t *ret_err);
 
 /* Fills every field with its default (what load does for an absent file). */

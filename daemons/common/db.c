@@ -177,7 +177,8 @@ static int set_options(MYSQL *conn, const lars_db_settings_t *s)
 {
     unsigned int connect_timeout = s->connect_timeout_s ?: LARS_DB_CONNECT_TIMEOUT_S;
     unsigned int rw_timeout = s->rw_timeout_s ?: LARS_DB_RW_TIMEOUT_S;
-    unsigned int protocol = (s->socket && s->socket[0]) ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
+    unsigned int protocol =
+        (s->socket && s->socket[0]) ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
     my_bool reconnect = 0;
 
     if (mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout) ||
@@ -235,10 +236,10 @@ int lars_db_connect(const lars_db_settings_t *s, MYSQL **ret_conn, lars_db_error
         r = -EINVAL;
         goto out_close;
     }
-    if (!mysql_real_connect(conn, use_socket ? "localhost" : (s->host && s->host[0] ? s->host : "127.0.0.1"),
-                            s->user, password, s->name && s->name[0] ? s->name : NULL,
-                            use_socket ? 0 : (unsigned int)s->port, use_socket ? s->socket : NULL,
-                            0)) {
+    if (!mysql_real_connect(
+            conn, use_socket ? "localhost" : (s->host && s->host[0] ? s->host : "127.0.0.1"),
+            s->user, password, s->name && s->name[0] ? s->name : NULL,
+            use_socket ? 0 : (unsigned int)s->port, use_socket ? s->socket : NULL, 0)) {
         r = connect_error(conn, s, ret_err);
         goto out_close;
     }

@@ -38,23 +38,23 @@ typedef struct lars_db_settings {
 } lars_db_settings_t;
 
 #define LARS_DB_CONNECT_TIMEOUT_S 3
-#define LARS_DB_RW_TIMEOUT_S 5
-#define LARS_DB_CREDENTIAL "db-password"
+#define LARS_DB_RW_TIMEOUT_S      5
+#define LARS_DB_CREDENTIAL        "db-password"
 
 /* Key-table entries for a lars_db_settings_t embedded as `member` of `T_`:
  *   static const lars_conf_key_t keys[] = { ..., LARS_DB_CONF_KEYS(settings_t, db), };
  */
 #define LARS_DB_CONF_KEYS(T_, member)                                                              \
-    LARS_CONF_STRING_KEY("db.host", T_, member.host, "127.0.0.1", "MariaDB host (TCP)"),          \
-    LARS_CONF_INT_KEY("db.port", T_, member.port, 3306, 1, 65535, "MariaDB TCP port"),             \
-    LARS_CONF_STRING_KEY("db.socket", T_, member.socket, "",                                       \
-                         "Unix socket; when set, used instead of host and port"),                  \
-    LARS_CONF_STRING_KEY("db.user", T_, member.user, "lars", "MariaDB user"),                      \
-    LARS_CONF_STRING_KEY("db.password", T_, member.password, "",                                   \
-                         "password (password_file or the db-password credential win)"),            \
-    LARS_CONF_STRING_KEY("db.password_file", T_, member.password_file, "",                         \
-                         "file holding the password (one trailing newline ignored)"),              \
-    LARS_CONF_STRING_KEY("db.name", T_, member.name, "lars", "database name")
+    LARS_CONF_STRING_KEY("db.host", T_, member.host, "127.0.0.1", "MariaDB host (TCP)"),           \
+        LARS_CONF_INT_KEY("db.port", T_, member.port, 3306, 1, 65535, "MariaDB TCP port"),         \
+        LARS_CONF_STRING_KEY("db.socket", T_, member.socket, "",                                   \
+                             "Unix socket; when set, used instead of host and port"),              \
+        LARS_CONF_STRING_KEY("db.user", T_, member.user, "lars", "MariaDB user"),                  \
+        LARS_CONF_STRING_KEY("db.password", T_, member.password, "",                               \
+                             "password (password_file or the db-password credential win)"),        \
+        LARS_CONF_STRING_KEY("db.password_file", T_, member.password_file, "",                     \
+                             "file holding the password (one trailing newline ignored)"),          \
+        LARS_CONF_STRING_KEY("db.name", T_, member.name, "lars", "database name")
 
 typedef struct lars_db_error {
     unsigned int code; /* MariaDB client/server error number; 0 when not from MariaDB */

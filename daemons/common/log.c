@@ -18,8 +18,8 @@
 
 #include "daemons/common/log.h"
 
-#define LOG_MSG_MAX 2048
-#define LOG_LINE_MAX 4096
+#define LOG_MSG_MAX    2048
+#define LOG_LINE_MAX   4096
 #define LOG_FIELDS_MAX 16
 
 static _Atomic int log_level = LOG_INFO;
@@ -27,9 +27,8 @@ static _Atomic int log_target = LARS_LOG_TARGET_STDERR;
 static char log_ident[64] = "lars";
 
 static const char *const level_names[] = {
-    [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",     [LOG_CRIT] = "crit",
-    [LOG_ERR] = "error",   [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-    [LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
+    [LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "error",
+    [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
 int lars_log_level_parse(const char *name)
@@ -130,8 +129,8 @@ static void log_to_stderr(int prio, const char *const *fields, const char *msg)
     if (n > sizeof(line) - 2)
         n = sizeof(line) - 2;
     for (size_t i = 0; fields && fields[i] && n < sizeof(line) - 2; i++) {
-        size_t w = (size_t)snprintf(line + n, sizeof(line) - 1 - n, "%s%s", i ? " " : "  ",
-                                    fields[i]);
+        size_t w =
+            (size_t)snprintf(line + n, sizeof(line) - 1 - n, "%s%s", i ? " " : "  ", fields[i]);
 
         n = n + w > sizeof(line) - 2 ? sizeof(line) - 2 : n + w;
     }

@@ -49,8 +49,7 @@ static inline bool lars_log_enabled(int prio)
 /* fields: NULL, or a NULL-terminated array of "KEY=value" journal fields
  * (KEY in capitals, e.g. "LARS_MODID=1"). errno is preserved, so %m works. */
 void lars_log_full(int prio, const char *const *fields, const char *file, int line,
-                   const char *func, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+                   const char *func, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 #define lars_log(prio, ...)                                                                        \
     do {                                                                                           \
@@ -89,9 +88,12 @@ typedef struct lars_ratelimit {
     unsigned suppressed;
 } lars_ratelimit_t;
 
-#define LARS_RATELIMIT_INIT {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0}
+#define LARS_RATELIMIT_INIT                                                                        \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER, 0, 0, 0                                                         \
+    }
 #define LARS_LOG_RL_INTERVAL_MS 10000
-#define LARS_LOG_RL_BURST 10
+#define LARS_LOG_RL_BURST       10
 
 /* true when the message may go out; *ret_suppressed: how many were dropped
  * since the last one that went out. */

@@ -211,8 +211,8 @@ static bool loop_alive(watched_loop_t *w, uint64_t now, uint64_t threshold_ms)
         return true;
     }
     if (!w->stuck)
-        lars_log(LOG_ERR, "watchdog: loop %s has not run for %llu ms; not pinging systemd",
-                 w->name, (unsigned long long)age);
+        lars_log(LOG_ERR, "watchdog: loop %s has not run for %llu ms; not pinging systemd", w->name,
+                 (unsigned long long)age);
     w->stuck = true;
     return false;
 }

@@ -74,8 +74,7 @@ static int read_list(dns_t *d, size_t limit, change_list_t *c, const char **ret_
              "SELECT id, modid, cmdid, version FROM RouteChange WHERE id >= %" PRIu64
              " ORDER BY id LIMIT %zu",
              d->last_change_id, limit + 2);
-    if (mysql_real_query(d->conn, sql, strlen(sql)) != 0 ||
-        !(res = mysql_store_result(d->conn))) {
+    if (mysql_real_query(d->conn, sql, strlen(sql)) != 0 || !(res = mysql_store_result(d->conn))) {
         err = lars_db_error_from(d->conn, "reading RouteChange", &e);
         dns_set_db_error(d, e.msg);
         return err;
@@ -116,8 +115,9 @@ static char *pairs_sql(const route_key_t *keys, size_t n, size_t *ret_len)
         return NULL;
     len = (size_t)snprintf(sql, cap, "%s", head);
     for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "%s(modid = %" PRIu32 " AND cmdid = %" PRIu32 ")",
-                                i ? " OR " : "", (uint32_t)keys[i].modid, (uint32_t)keys[i].cmdid);
+        len += (size_t)snprintf(sql + len, cap - len,
+                                "%s(modid = %" PRIu32 " AND cmdid = %" PRIu32 ")", i ? " OR " : "",
+                                (uint32_t)keys[i].modid, (uint32_t)keys[i].cmdid);
     len += (size_t)snprintf(sql + len, cap - len, "%s", tail);
     *ret_len = len;
     return sql;

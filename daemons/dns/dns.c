@@ -568,11 +568,11 @@ void dns_log_counters(dns_t *d)
         " db=%s conns=%u subscriptions=%" PRIu64 " requests=%" PRIu64 " bad_bodies=%" PRIu64
         " pushes=%" PRIu64 " changed_pairs=%" PRIu64 " truncated=%" PRIu64 " send_failures=%" PRIu64
         " reloads=%" PRIu64 " reloads_full=%" PRIu64 " reloads_incremental=%" PRIu64
-        " swaps=%" PRIu64 " last_reload_ms=%" PRIu64 " db_errors=%" PRIu64
-        " db_reconnects=%" PRIu64 " db_connect_failures=%" PRIu64 " pruned=%" PRIu64
-        " frames_in=%" PRIu64 " frames_out=%" PRIu64 " frames_bad=%" PRIu64
-        " frames_unknown=%" PRIu64 " conns_accepted=%" PRIu64 " conns_refused=%" PRIu64
-        " conns_closed=%" PRIu64 " conns_slow_closed=%" PRIu64 " sends_refused=%" PRIu64,
+        " swaps=%" PRIu64 " last_reload_ms=%" PRIu64 " db_errors=%" PRIu64 " db_reconnects=%" PRIu64
+        " db_connect_failures=%" PRIu64 " pruned=%" PRIu64 " frames_in=%" PRIu64
+        " frames_out=%" PRIu64 " frames_bad=%" PRIu64 " frames_unknown=%" PRIu64
+        " conns_accepted=%" PRIu64 " conns_refused=%" PRIu64 " conns_closed=%" PRIu64
+        " conns_slow_closed=%" PRIu64 " sends_refused=%" PRIu64,
         atomic_load(&d->nroutes), atomic_load(&d->npairs), atomic_load(&d->table_bytes),
         atomic_load(&d->version), db_state_name(atomic_load(&d->db_state)),
         rx_tcp_server_conn_count(d->srv), subs, atomic_load(&d->c.requests),

@@ -32,15 +32,15 @@ typedef struct dns_conn {
 
 typedef struct dns_counters {
     _Atomic uint64_t requests;
-    _Atomic uint64_t bad_bodies;    /* GetRouteRequest that does not decode */
-    _Atomic uint64_t pushes;        /* GetRouteResponse frames pushed */
-    _Atomic uint64_t changed_pairs; /* pairs that differed between snapshots */
-    _Atomic uint64_t truncated;     /* responses cut to max_frame */
-    _Atomic uint64_t send_failures; /* replies/pushes the connection refused */
-    _Atomic uint64_t reloads;       /* snapshots built */
-    _Atomic uint64_t reloads_full;  /* ... from all of RouteData */
+    _Atomic uint64_t bad_bodies;          /* GetRouteRequest that does not decode */
+    _Atomic uint64_t pushes;              /* GetRouteResponse frames pushed */
+    _Atomic uint64_t changed_pairs;       /* pairs that differed between snapshots */
+    _Atomic uint64_t truncated;           /* responses cut to max_frame */
+    _Atomic uint64_t send_failures;       /* replies/pushes the connection refused */
+    _Atomic uint64_t reloads;             /* snapshots built */
+    _Atomic uint64_t reloads_full;        /* ... from all of RouteData */
     _Atomic uint64_t reloads_incremental; /* ... from RouteChange's pairs only */
-    _Atomic uint64_t swaps;         /* snapshots published (some pair changed) */
+    _Atomic uint64_t swaps;               /* snapshots published (some pair changed) */
     _Atomic uint64_t db_errors;
     _Atomic uint64_t db_reconnects;
     _Atomic uint64_t db_connect_failures;

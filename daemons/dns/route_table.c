@@ -395,8 +395,9 @@ static void patch_walk(route_table_t *t, const route_table_t *base, const route_
     t->npairs = t->nhosts = 0;
     while (i < base->npairs || k < nkeys) {
         const route_pair_t *p = i < base->npairs ? &base->pairs[i] : NULL;
-        int c = !p ? 1 : k == nkeys ? -1
-                                    : key_cmp(p->modid, p->cmdid, keys[k].modid, keys[k].cmdid);
+        int c = !p           ? 1
+                : k == nkeys ? -1
+                             : key_cmp(p->modid, p->cmdid, keys[k].modid, keys[k].cmdid);
 
         if (c < 0) {
             patch_emit(t, p->modid, p->cmdid, route_pair_hosts(base, p), p->count);
@@ -410,8 +411,7 @@ static void patch_walk(route_table_t *t, const route_table_t *base, const route_
 }
 
 int route_table_patch(const route_table_t *base, const route_table_t *delta,
-                      const route_key_t *keys, size_t nkeys, uint64_t version,
-                      route_table_t **ret)
+                      const route_key_t *keys, size_t nkeys, uint64_t version, route_table_t **ret)
 {
     route_table_t *t = calloc(1, sizeof(*t));
     size_t npairs, nhosts;

@@ -77,8 +77,7 @@ size_t route_keys_sort_unique(route_key_t *keys, size_t n);
  * hosts are copied, so the result shares nothing with base and either may
  * be freed first. */
 int route_table_patch(const route_table_t *base, const route_table_t *delta,
-                      const route_key_t *keys, size_t nkeys, uint64_t version,
-                      route_table_t **ret);
+                      const route_key_t *keys, size_t nkeys, uint64_t version, route_table_t **ret);
 
 /* Bytes the snapshot holds (for STATUS and the benchmark). */
 size_t route_table_bytes(const route_table_t *t);

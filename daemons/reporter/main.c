@@ -21,7 +21,7 @@
 #include "daemons/reporter/reporter.h"
 
 #define STATUS_INTERVAL_MS 2000
-#define FLUSH_TIMEOUT_MS 5000
+#define FLUSH_TIMEOUT_MS   5000
 /* A writer may block in MariaDB for a connect plus a statement timeout. */
 #define WRITER_STUCK_MS 30000
 
@@ -75,7 +75,8 @@ static void on_sighup(rx_loop_t *loop, int signo, void *arg)
         rp_reporter_reload(app->rp, &fresh);
         lars_conf_free(info.keys, info.nkeys, &app->settings);
         app->settings = fresh;
-        lars_log(LOG_NOTICE, "configuration reloaded (log_level %s, batch_rows %lld, batch_ms %lld)",
+        lars_log(LOG_NOTICE,
+                 "configuration reloaded (log_level %s, batch_rows %lld, batch_ms %lld)",
                  app->settings.log_level, (long long)app->settings.batch_rows,
                  (long long)app->settings.batch_ms);
     } else {
@@ -152,8 +153,8 @@ static int app_run(app_t *app)
         goto out_signals;
     }
     app->monitor = rx_pool_new(1, "rp-wmon");
-    if (!app->monitor || !rx_timer_add(rx_pool_loop(app->monitor, 0), 1000, 1000,
-                                       on_monitor_timer, app)) {
+    if (!app->monitor ||
+        !rx_timer_add(rx_pool_loop(app->monitor, 0), 1000, 1000, on_monitor_timer, app)) {
         r = -ENOMEM;
         goto out_reporter;
     }
@@ -166,8 +167,8 @@ static int app_run(app_t *app)
     if (r < 0)
         goto out_reporter;
     app_watchdog(app, &wd);
-    status_timer = rx_timer_add(app->loop, STATUS_INTERVAL_MS, STATUS_INTERVAL_MS, on_status_timer,
-                                app);
+    status_timer =
+        rx_timer_add(app->loop, STATUS_INTERVAL_MS, STATUS_INTERVAL_MS, on_status_timer, app);
 
     lars_log(LOG_INFO, "listening on port %d with %lld network loops and %lld writers",
              rp_reporter_port(app->rp), (long long)app->settings.threads,

@@ -9,7 +9,7 @@
 
 #include "daemons/reporter/ring.h"
 
-#define NIL UINT32_MAX
+#define NIL       UINT32_MAX
 #define MIN_SLOTS 64u
 
 typedef struct entry {
@@ -18,15 +18,15 @@ typedef struct entry {
     uint32_t prev, next; /* update order; unused while in flight */
     uint32_t hash;
     bool inmap;
-    bool linked;         /* on the order list (pending), else in flight */
+    bool linked; /* on the order list (pending), else in flight */
 } entry_t;
 
 struct rp_pending {
     entry_t *slots;
-    uint32_t nslots;     /* allocated slots */
-    uint32_t used;       /* slots ever handed out (high-water mark) */
-    uint32_t free;       /* free list of released slots */
-    uint32_t *buckets;   /* nbuckets heads, power of two */
+    uint32_t nslots;   /* allocated slots */
+    uint32_t used;     /* slots ever handed out (high-water mark) */
+    uint32_t free;     /* free list of released slots */
+    uint32_t *buckets; /* nbuckets heads, power of two */
     uint32_t nbuckets;
     uint32_t head, tail; /* order list */
     size_t count, waiting, limit;
@@ -41,8 +41,8 @@ static uint32_t key_hash(const rp_row_t *r)
 
 static bool key_eq(const rp_row_t *a, const rp_row_t *b)
 {
-    return a->modid == b->modid && a->cmdid == b->cmdid && a->ip == b->ip &&
-           a->port == b->port && a->caller == b->caller;
+    return a->modid == b->modid && a->cmdid == b->cmdid && a->ip == b->ip && a->port == b->port &&
+           a->caller == b->caller;
 }
 
 rp_pending_t *rp_pending_new(size_t limit)

@@ -90,12 +90,23 @@ static bool decode_result(const uint8_t *p, const uint8_t *end, rp_row_t *row)
         if (num >= 1 && num <= 5 && wt != WT_VARINT)
             return false;
         switch (num) {
-        case 1: row->ip = (int32_t)(uint32_t)v; break;
-        case 2: row->port = (int32_t)(uint32_t)v; break;
-        case 3: row->succ = (uint32_t)v; break;
-        case 4: row->err = (uint32_t)v; break;
-        case 5: row->overload = v != 0; break;
-        default: break;
+        case 1:
+            row->ip = (int32_t)(uint32_t)v;
+            break;
+        case 2:
+            row->port = (int32_t)(uint32_t)v;
+            break;
+        case 3:
+            row->succ = (uint32_t)v;
+            break;
+        case 4:
+            row->err = (uint32_t)v;
+            break;
+        case 5:
+            row->overload = v != 0;
+            break;
+        default:
+            break;
         }
     }
     return true;
@@ -125,11 +136,20 @@ int rp_report_parse(const uint8_t *body, size_t len, rp_report_t *ret)
         if (num <= 5 && wt != WT_VARINT)
             return -EBADMSG;
         switch (num) {
-        case 1: r.modid = (int32_t)(uint32_t)v; break;
-        case 2: r.cmdid = (int32_t)(uint32_t)v; break;
-        case 3: r.caller = (int32_t)(uint32_t)v; break;
-        case 5: r.ts = (uint32_t)v; break;
-        default: break;
+        case 1:
+            r.modid = (int32_t)(uint32_t)v;
+            break;
+        case 2:
+            r.cmdid = (int32_t)(uint32_t)v;
+            break;
+        case 3:
+            r.caller = (int32_t)(uint32_t)v;
+            break;
+        case 5:
+            r.ts = (uint32_t)v;
+            break;
+        default:
+            break;
         }
     }
     *ret = r;

@@ -17,14 +17,19 @@
 #include "daemons/reporter/writer.h"
 
 #define KEY_INT(name, field, def, lo, hi, text)                                                    \
-    { .path = name, .type = LARS_CONF_INT, .offset = offsetof(rp_settings_t, field),               \
-      .def_int = (def), .min = (lo), .max = (hi), .help = (text) }
+    {                                                                                              \
+        .path = name, .type = LARS_CONF_INT, .offset = offsetof(rp_settings_t, field),             \
+        .def_int = (def), .min = (lo), .max = (hi), .help = (text)                                 \
+    }
 
 const lars_conf_key_t rp_conf_keys[] = {
     LARS_CONF_LOG_LEVEL_KEY(rp_settings_t, log_level),
     LARS_DB_CONF_KEYS(rp_settings_t, db),
-    { .path = "listen", .type = LARS_CONF_STRING, .offset = offsetof(rp_settings_t, listen),
-      .def_str = "0.0.0.0:7779", .help = "TCP address when not socket-activated" },
+    {.path = "listen",
+     .type = LARS_CONF_STRING,
+     .offset = offsetof(rp_settings_t, listen),
+     .def_str = "0.0.0.0:7779",
+     .help = "TCP address when not socket-activated"},
     KEY_INT("threads", threads, 2, 1, 64, "network loops"),
     KEY_INT("max_conns", max_conns, 10000, 1, 1000000, "connections above are closed at once"),
     KEY_INT("db_threads", db_threads, 3, 1, 64, "writer threads (MariaDB connections)"),
@@ -270,9 +275,11 @@ void rp_reporter_status(rp_reporter_t *rp, char *buf, size_t size)
              " bad frames, %" PRIu64 " bad bodies, %" PRIu64 " unknown msgids, %" PRIu64
              " refused conns",
              rate, t.w.pending, t.w.drops,
-             t.up == rp->nwriters ? "up" : t.up ? "partly down" : "down", t.up, rp->nwriters,
-             rx_tcp_server_conn_count(rp->server), atomic_load(&rp->requests), t.w.rows_upserted,
-             t.w.statements, t.w.db_errors, t.w.reconnects, t.net.frames_bad,
+             t.up == rp->nwriters ? "up"
+             : t.up               ? "partly down"
+                                  : "down",
+             t.up, rp->nwriters, rx_tcp_server_conn_count(rp->server), atomic_load(&rp->requests),
+             t.w.rows_upserted, t.w.statements, t.w.db_errors, t.w.reconnects, t.net.frames_bad,
              atomic_load(&rp->bad_bodies), t.net.frames_unknown, t.net.conns_refused);
 }
 
@@ -310,8 +317,10 @@ static void reporter_log_truncated(rp_reporter_t *rp)
 
     rx_stats_read(rx_tcp_server_stats(rp->server), &s);
     if (s.frames_truncated)
-        lars_log(LOG_WARNING, "stopping: %" PRIu64 " connections ended inside a frame; "
-                 "their partial reports were dropped", s.frames_truncated);
+        lars_log(LOG_WARNING,
+                 "stopping: %" PRIu64 " connections ended inside a frame; "
+                 "their partial reports were dropped",
+                 s.frames_truncated);
 }
 
 size_t rp_reporter_stop(rp_reporter_t *rp, uint64_t flush_timeout_ms)
@@ -331,8 +340,8 @@ size_t rp_reporter_stop(rp_reporter_t *rp, uint64_t flush_timeout_ms)
     for (unsigned i = 0; i < rp->nwriters; i++) {
         size_t l = rp_writer_stop(rp->writers[i], deadline);
         if (l)
-            lars_log(LOG_ERR, "writer %u: %zu rows could not be written to MariaDB before exit",
-                     i, l);
+            lars_log(LOG_ERR, "writer %u: %zu rows could not be written to MariaDB before exit", i,
+                     l);
         left += l;
     }
     rp->started = false;

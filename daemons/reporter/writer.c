@@ -40,9 +40,9 @@ struct rp_writer {
     MYSQL *conn;
     bool ever_connected;
     uint64_t next_connect_ms;
-    uint64_t retry_at_ms;   /* after a failed statement */
+    uint64_t retry_at_ms; /* after a failed statement */
     uint64_t last_flush_ms;
-    uint64_t last_used_ms;  /* last statement or ping */
+    uint64_t last_used_ms; /* last statement or ping */
     rx_backoff_t backoff;
     rp_sql_t sql;
     rp_row_t *batch;
@@ -255,8 +255,8 @@ static int writer_flush_one(rp_writer_t *w, size_t max)
     pthread_mutex_unlock(&w->lock);
 
     uint64_t now = rx_time_ms();
-    lars_log_rl(LOG_WARNING, "writer %u: upsert of %zu rows failed (kept pending): %s", w->index,
-                n, err.msg);
+    lars_log_rl(LOG_WARNING, "writer %u: upsert of %zu rows failed (kept pending): %s", w->index, n,
+                err.msg);
     if (r == -ENOTCONN)
         writer_disconnect(w, now);
     else

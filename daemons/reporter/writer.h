@@ -30,20 +30,20 @@ typedef struct rp_writer_config {
     const lars_db_settings_t *db; /* copied */
     size_t batch_rows;            /* >= 1 */
     uint32_t batch_ms;
-    size_t limit;                 /* distinct pending keys, >= 1 */
+    size_t limit; /* distinct pending keys, >= 1 */
 } rp_writer_config_t;
 
 typedef struct rp_writer_stats {
-    uint64_t rows_upserted;  /* rows sent in successful statements */
-    uint64_t statements;     /* successful statements */
-    uint64_t db_errors;      /* failed statements and connection attempts */
-    uint64_t reconnects;     /* successful connects after the first */
-    uint64_t drops;          /* pending keys dropped at the limit */
-    uint64_t rows_in;        /* rows handed over */
-    uint64_t coalesced;      /* rows that replaced a pending one */
-    uint64_t pending;        /* distinct keys held now */
+    uint64_t rows_upserted; /* rows sent in successful statements */
+    uint64_t statements;    /* successful statements */
+    uint64_t db_errors;     /* failed statements and connection attempts */
+    uint64_t reconnects;    /* successful connects after the first */
+    uint64_t drops;         /* pending keys dropped at the limit */
+    uint64_t rows_in;       /* rows handed over */
+    uint64_t coalesced;     /* rows that replaced a pending one */
+    uint64_t pending;       /* distinct keys held now */
     bool connected;
-    uint64_t heartbeat_ms;   /* rx_time_ms() of the thread's last iteration */
+    uint64_t heartbeat_ms; /* rx_time_ms() of the thread's last iteration */
 } rp_writer_stats_t;
 
 int rp_writer_new(const rp_writer_config_t *cfg, rp_writer_t **ret_writer);

@@ -422,8 +422,8 @@ static int child_env_build(harness_t *h, const harness_opts_t *o, child_env_t *c
         for (size_t i = 0; i < o->nsockets; i++) {
             const char *name = o->sockets[i].name ? o->sockets[i].name : "unknown";
 
-            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-                     i ? ":" : "", name);
+            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ":" : "",
+                     name);
         }
         snprintf(num, sizeof(num), "%zu", o->nsockets);
         ADD(env_fmt("LISTEN_FDS=%s%s", num, ""));
@@ -564,8 +564,7 @@ harness_t *harness_start(const harness_opts_t *o)
     pthread_cond_init(&h->cond, &ca);
     pthread_condattr_destroy(&ca);
 
-    if (harness_prepare(h) < 0 || open_sockets(h, o, fds) < 0 ||
-        child_env_build(h, o, &ce) < 0)
+    if (harness_prepare(h) < 0 || open_sockets(h, o, fds) < 0 || child_env_build(h, o, &ce) < 0)
         goto out_free;
     logfd = open(h->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (logfd < 0)

@@ -24,10 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READY_TIMEOUT_MS 30000
+#define READY_TIMEOUT_MS   30000
 #define INSTALL_TIMEOUT_MS 60000
-#define STOP_TIMEOUT_MS 20000
-#define PORT_ATTEMPTS 4
+#define STOP_TIMEOUT_MS    20000
+#define PORT_ATTEMPTS      4
 
 static void sleep_ms(long ms)
 {

@@ -20,11 +20,11 @@
 #include "daemons/common/db.h"
 
 typedef struct test_mariadb {
-    char dir[128];     /* mkdtemp() directory holding everything below */
+    char dir[128]; /* mkdtemp() directory holding everything below */
     char datadir[160];
     char socket[160];
     char log[160];
-    char host[16];     /* "127.0.0.1" */
+    char host[16]; /* "127.0.0.1" */
     int port;
     char user[16];     /* "lars" */
     char password[40]; /* random */

@@ -133,8 +133,7 @@ static void worker_sleep(rx_loop_t *loop, void *arg)
     probe_t *p = arg;
     int64_t left = p->settings.stuck_ms;
 
-    lars_log(LOG_NOTICE, "worker %u stuck for %lld ms", p->nworkers - 1,
-             (long long)left);
+    lars_log(LOG_NOTICE, "worker %u stuck for %lld ms", p->nworkers - 1, (long long)left);
     while (left > 0) {
         usleep((useconds_t)(left > 100 ? 100 : left) * 1000);
         left -= 100;

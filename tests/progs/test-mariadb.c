@@ -80,12 +80,24 @@ int main(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
-        case 'e': files[0] = optarg; break;
-        case 'c': files[1] = optarg; break;
-        case 'p': files[2] = optarg; break;
-        case 's': with_sample = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'e':
+            files[0] = optarg;
+            break;
+        case 'c':
+            files[1] = optarg;
+            break;
+        case 'p':
+            files[2] = optarg;
+            break;
+        case 's':
+            with_sample = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
 

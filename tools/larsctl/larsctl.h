@@ -17,8 +17,8 @@ enum {
     LARSCTL_EX_OK = 0,
     LARSCTL_EX_NOCHANGE = 1, /* route not found, or already there: nothing changed */
     LARSCTL_EX_USAGE = 2,
-    LARSCTL_EX_DATAERR = 65, /* import file has a bad line */
-    LARSCTL_EX_NOINPUT = 66, /* import file cannot be read */
+    LARSCTL_EX_DATAERR = 65,     /* import file has a bad line */
+    LARSCTL_EX_NOINPUT = 66,     /* import file cannot be read */
     LARSCTL_EX_UNAVAILABLE = 69, /* cannot connect to MariaDB, or the connection was lost */
     LARSCTL_EX_SOFTWARE = 70,    /* MariaDB refused a statement (schema missing, privileges) */
     LARSCTL_EX_CONFIG = 78,

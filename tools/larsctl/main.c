@@ -28,12 +28,9 @@ typedef struct command {
 } command_t;
 
 static const command_t commands[] = {
-    {"route", "add", larsctl_route_add},
-    {"route", "del", larsctl_route_del},
-    {"route", "list", larsctl_route_list},
-    {"route", "import", larsctl_route_import},
-    {"version", NULL, larsctl_version},
-    {"status", NULL, larsctl_status},
+    {"route", "add", larsctl_route_add},   {"route", "del", larsctl_route_del},
+    {"route", "list", larsctl_route_list}, {"route", "import", larsctl_route_import},
+    {"version", NULL, larsctl_version},    {"status", NULL, larsctl_status},
 };
 
 static void help(FILE *out)
@@ -137,12 +134,24 @@ static int parse_options(int argc, char **argv, overrides_t *o)
     /* '+': stop at the command, so its arguments are never taken for options. */
     while ((c = getopt_long(argc, argv, "+c:h", options, NULL)) != -1) {
         switch (c) {
-        case 'c': o->config = optarg; break;
-        case OPT_DB_HOST: o->host = optarg; break;
-        case OPT_DB_SOCKET: o->socket = optarg; break;
-        case OPT_DB_USER: o->user = optarg; break;
-        case OPT_DB_PASSWORD_FILE: o->password_file = optarg; break;
-        case OPT_DB_NAME: o->name = optarg; break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case OPT_DB_HOST:
+            o->host = optarg;
+            break;
+        case OPT_DB_SOCKET:
+            o->socket = optarg;
+            break;
+        case OPT_DB_USER:
+            o->user = optarg;
+            break;
+        case OPT_DB_PASSWORD_FILE:
+            o->password_file = optarg;
+            break;
+        case OPT_DB_NAME:
+            o->name = optarg;
+            break;
         case OPT_DB_PORT:
             if (larsctl_parse_port(optarg, &port, msg, sizeof(msg)) < 0) {
                 larsctl_err("--db-port: %s", msg);
@@ -150,7 +159,9 @@ static int parse_options(int argc, char **argv, overrides_t *o)
             }
             o->port = port;
             break;
-        case 'h': help(stdout); return LARSCTL_EX_OK;
+        case 'h':
+            help(stdout);
+            return LARSCTL_EX_OK;
         default:
             fputs("Try 'larsctl --help'.\n", stderr);
             return LARSCTL_EX_USAGE;
@@ -166,8 +177,8 @@ static int load_settings(const overrides_t *o, larsctl_settings_t *s)
     char buf[1024];
     int r;
 
-    r = lars_conf_load(path, o->config != NULL, conf_keys, LARS_CONF_NKEYS(conf_keys), s,
-                       conf_warn, NULL, &cerr);
+    r = lars_conf_load(path, o->config != NULL, conf_keys, LARS_CONF_NKEYS(conf_keys), s, conf_warn,
+                       NULL, &cerr);
     if (r < 0) {
         larsctl_err("%s", lars_conf_error_format(&cerr, buf, sizeof(buf)));
         return LARSCTL_EX_CONFIG;

@@ -14,7 +14,7 @@
 #include "tools/larsctl/larsctl.h"
 
 #define IMPORT_BATCH_ROWS 500
-#define IMPORT_MAX_ROWS 1000000
+#define IMPORT_MAX_ROWS   1000000
 #define ROUTE_VERSION_MAX UINT32_MAX /* RouteVersion.version is INT UNSIGNED */
 
 typedef struct change {
@@ -260,7 +260,8 @@ static int parse_import_line(char *line, larsctl_route_t *ret, char *msg, size_t
 
     if (hash)
         *hash = '\0';
-    for (char *tok = strtok_r(line, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+    for (char *tok = strtok_r(line, " \t\r\n", &save); tok;
+         tok = strtok_r(NULL, " \t\r\n", &save)) {
         if (n == 5)
             break;
         fields[n++] = tok;
@@ -268,7 +269,8 @@ static int parse_import_line(char *line, larsctl_route_t *ret, char *msg, size_t
     if (n == 0)
         return 0;
     if (n != 4) {
-        snprintf(msg, size, "expected 'MODID CMDID IP PORT', got %s fields", n > 4 ? "more" : "fewer");
+        snprintf(msg, size, "expected 'MODID CMDID IP PORT', got %s fields",
+                 n > 4 ? "more" : "fewer");
         return -EINVAL;
     }
     return larsctl_parse_route(fields, ret, msg, size) < 0 ? -EINVAL : 1;
@@ -325,7 +327,8 @@ static int read_import_file(const char *path, route_list_t *routes)
 static int insert_batch(MYSQL *conn, const larsctl_route_t *routes, size_t n, uint64_t *added,
                         uint64_t *first_id, lars_db_error_t *err)
 {
-    static const char head[] = "INSERT IGNORE INTO RouteData (modid, cmdid, serverip, serverport) VALUES ";
+    static const char head[] =
+        "INSERT IGNORE INTO RouteData (modid, cmdid, serverip, serverport) VALUES ";
     char sql[sizeof(head) + IMPORT_BATCH_ROWS * 48];
     size_t len = sizeof(head) - 1;
     int64_t r;

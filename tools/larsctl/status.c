@@ -61,8 +61,8 @@ int larsctl_status(larsctl_t *ctl, int argc, char **argv)
 
     if (mysql_query(conn, sql) != 0 || !(res = mysql_use_result(conn)))
         return larsctl_db_fail(lars_db_error_from(conn, "reading call status failed", &err), &err);
-    printf("%-10s %-10s %-21s %-15s %10s %10s %-8s %s\n", "MODID", "CMDID", "HOST", "CALLER", "SUCC",
-           "ERR", "OVERLOAD", "TIME");
+    printf("%-10s %-10s %-21s %-15s %10s %10s %-8s %s\n", "MODID", "CMDID", "HOST", "CALLER",
+           "SUCC", "ERR", "OVERLOAD", "TIME");
     while ((row = mysql_fetch_row(res)))
         print_row(row);
     r = LARSCTL_EX_OK;

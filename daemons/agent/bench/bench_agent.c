@@ -24,8 +24,8 @@
 #include "tests/lib/mariadb.h"
 
 #define MAX_ROUNDS 15
-#define PAIRS 30
-#define RSS_PAIRS 10000
+#define PAIRS      30
+#define RSS_PAIRS  10000
 
 static test_mariadb_t db;
 static char dir[64];
@@ -122,7 +122,6 @@ static sample_t median(const sample_t *s, int n)
     qsort(b, (size_t)n, sizeof(b[0]), cmp_uint);
     return (sample_t){q[n / 2], a[n / 2], b[n / 2]};
 }
-
 
 static void bench_rss(harness_t *agent, int base)
 {
@@ -255,15 +254,15 @@ int main(void)
         mb = median(b, rounds);
         qsort(ratios, (size_t)rounds, sizeof(ratios[0]), cmp_double);
         ratio = ratios[rounds / 2];
-        printf("%8d %12.0f %8u %8u %12.0f %8u %8u %7.2f  %s (ratio of medians %.2f)\n",
-               threads[t], ma.qps, ma.p50, ma.p99, mb.qps, mb.p50, mb.p99, ratio, per,
+        printf("%8d %12.0f %8u %8u %12.0f %8u %8u %7.2f  %s (ratio of medians %.2f)\n", threads[t],
+               ma.qps, ma.p50, ma.p99, mb.qps, mb.p50, mb.p99, ratio, per,
                mb.qps > 0 ? ma.qps / mb.qps : 0);
         printf("RESULT bench=agent metric=qps_t%d value=%.0f baseline=%.0f ratio=%.3f "
                "target=\">=%s\" unit=calls/s note=\"get_host+report, %d client thread(s), "
                "medians of %d rounds, ratio = median of per-round ratios; baseline: blocking "
                "recvfrom/sendto UDP server\"\n",
-               threads[t], ma.qps, mb.qps, ratio,
-               threads[t] == 1 ? "0.8" : "0.9", threads[t], rounds);
+               threads[t], ma.qps, mb.qps, ratio, threads[t] == 1 ? "0.8" : "0.9", threads[t],
+               rounds);
         printf("RESULT bench=agent metric=p99_us_t%d value=%u baseline=%u ratio=- target=- "
                "unit=us note=\"get_host latency p99 (median of rounds)\"\n",
                threads[t], ma.p99, mb.p99);

@@ -29,9 +29,9 @@
 #include "tests/lib/harness.h"
 #include "tests/lib/mariadb.h"
 
-#define PAIRS 100
-#define HOSTS 100 /* PAIRS x HOSTS = 10,000 keys */
-#define VARIANTS 8 /* distinct value sets the load cycles through */
+#define PAIRS        100
+#define HOSTS        100 /* PAIRS x HOSTS = 10,000 keys */
+#define VARIANTS     8   /* distinct value sets the load cycles through */
 #define MARKER_MODID 999999
 
 static test_mariadb_t db;
@@ -275,18 +275,23 @@ static void print_side(const side_t *s)
     printf("  %-24s %9.0f rows/s upserted (%.0f offered), %6.1f rows/statement, %llu dropped; "
            "marker lag median %4llu ms (n=%u, max %llu ms)\n",
            s->name, s->rows_per_s, s->offered_per_s, s->rows_per_stmt,
-           (unsigned long long)s->dropped,
-           s->nlag ? (unsigned long long)lag[s->nlag / 2] : 0ULL, s->nlag,
-           s->nlag ? (unsigned long long)lag[s->nlag - 1] : 0ULL);
+           (unsigned long long)s->dropped, s->nlag ? (unsigned long long)lag[s->nlag / 2] : 0ULL,
+           s->nlag, s->nlag ? (unsigned long long)lag[s->nlag - 1] : 0ULL);
 }
 
 /* The server variables that decide what a commit costs, as one line. */
 static void describe_server(char *buf, size_t size)
 {
     static const char *const vars[] = {
-        "innodb_flush_log_at_trx_commit", "innodb_doublewrite", "innodb_flush_method",
-        "innodb_buffer_pool_size", "innodb_log_file_size", "innodb_use_native_aio",
-        "log_bin", "sync_binlog", "version",
+        "innodb_flush_log_at_trx_commit",
+        "innodb_doublewrite",
+        "innodb_flush_method",
+        "innodb_buffer_pool_size",
+        "innodb_log_file_size",
+        "innodb_use_native_aio",
+        "log_bin",
+        "sync_binlog",
+        "version",
     };
     size_t len = 0;
 
@@ -338,8 +343,8 @@ static int run_profile(const char *profile)
            "batch_rows=500 vs 1, same daemon and server; %.0f rows/statement batched, %.0f "
            "rows/s offered%s\"\n",
            profile, batched.rows_per_s, single.rows_per_s, ratio, production ? ">=10" : "-",
-           production ? "defaults as in production" : "fast test settings",
-           production ? "1" : "2", batched.rows_per_stmt, batched.offered_per_s,
+           production ? "defaults as in production" : "fast test settings", production ? "1" : "2",
+           batched.rows_per_stmt, batched.offered_per_s,
            production ? "" : "; for comparison only, the target is on the production-like figure");
     printf("RESULT bench=reporter metric=marker_lag_ms_%s value=%llu baseline=%llu ratio=- "
            "target=- unit=ms note=\"send to row visible, median, batched vs batch_rows=1\"\n",
