@@ -70,6 +70,8 @@ struct rx_loop {
     uint64_t timer_seq;
 
     atomic_bool stop;
+    atomic_bool wake_pending; /* a post or stop since the last drain */
+    atomic_int kick_fd;       /* >= 0 while a handler blocks in a receive */
     _Atomic uint64_t last_tick;
     _Atomic(pthread_t) owner;
     void *data;
@@ -86,6 +88,17 @@ void rx_timer_free_all(rx_loop_t *loop);
 /* Ring helpers (loop.c). */
 int rx_task_ring_push(rx_task_ring_t *r, rx_task_cb cb, void *arg);
 void rx_task_ring_free(rx_task_ring_t *r);
+
+/* For handlers that keep the thread for a while (udp.c's linger): true when
+ * the loop has posted tasks, a stop or a due timer waiting; and a refresh
+ * of the loop's cached time and tick. Loop thread only. */
+bool rx_loop_wants_thread(rx_loop_t *loop);
+void rx_loop_touch(rx_loop_t *loop);
+/* While a handler blocks in a receive on a socket instead of in epoll_wait,
+ * wakeups of the loop also send an empty datagram on kick_fd (connected to
+ * that socket) so that the receive returns; -1 when it no longer blocks.
+ * The caller checks rx_loop_wants_thread() after setting it. */
+void rx_loop_set_kick(rx_loop_t *loop, int kick_fd);
 
 /* Makes the calling thread the loop's owner (rx_loop_in_thread). */
 void rx_loop_claim(rx_loop_t *loop);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,7 +98,14 @@ static void task_ring_run(rx_loop_t *loop, rx_task_ring_t *r)
 static void loop_wake(rx_loop_t *loop)
 {
     uint64_t one = 1;
+    int kick;
 
+    /* Sequentially consistent with rx_loop_set_kick + rx_loop_wants_thread:
+     * either the blocking handler sees wake_pending, or we see its kick fd. */
+    atomic_store(&loop->wake_pending, true);
+    kick = atomic_load(&loop->kick_fd);
+    if (kick >= 0)
+        (void)send(kick, NULL, 0, MSG_DONTWAIT | MSG_NOSIGNAL);
     while (write(loop->wakefd, &one, sizeof(one)) < 0 && errno == EINTR)
         ;
 }
@@ -119,6 +127,8 @@ rx_loop_t *rx_loop_new(void)
         goto out_close_wake;
     pthread_mutex_init(&loop->post_lock, NULL);
     atomic_init(&loop->stop, false);
+    atomic_init(&loop->wake_pending, false);
+    atomic_init(&loop->kick_fd, -1);
     atomic_init(&loop->last_tick, 0);
     atomic_init(&loop->owner, pthread_self());
     loop->now = rx_time_ms();
@@ -174,6 +184,7 @@ static void loop_on_wake(rx_loop_t *loop)
 
     /* Read before draining: a post that lands after the drain finds the
      * queue empty and writes again. */
+    atomic_store_explicit(&loop->wake_pending, false, memory_order_relaxed);
     while (read(loop->wakefd, &v, sizeof(v)) < 0 && errno == EINTR)
         ;
     loop_drain_posted(loop, false);
@@ -276,6 +287,24 @@ void rx_loop_claim(rx_loop_t *loop)
 bool rx_loop_in_thread(const rx_loop_t *loop)
 {
     return pthread_equal(atomic_load(&((rx_loop_t *)loop)->owner), pthread_self());
+}
+
+bool rx_loop_wants_thread(rx_loop_t *loop)
+{
+    return loop->defers.count > 0 || atomic_load(&loop->wake_pending) ||
+           atomic_load_explicit(&loop->stop, memory_order_relaxed) ||
+           rx_timer_next_timeout(loop, 1) == 0;
+}
+
+void rx_loop_set_kick(rx_loop_t *loop, int kick_fd)
+{
+    atomic_store(&loop->kick_fd, kick_fd);
+}
+
+void rx_loop_touch(rx_loop_t *loop)
+{
+    loop->now = rx_time_ms();
+    atomic_store_explicit(&loop->last_tick, loop->now, memory_order_relaxed);
 }
 
 uint64_t rx_loop_now(const rx_loop_t *loop)

@@ -4,14 +4,22 @@
  * and sends the replies its handlers made after each batch: one sendto when
  * there is one, else one sendmmsg. A batch that came back full is followed
  * by a few more reads in the same wakeup; a short one is not (the socket is
- * drained, and level-triggered epoll wakes us for the next datagram). All
- * buffers are allocated when the transport is created; the receive and
- * reply paths allocate nothing.
+ * drained, and level-triggered epoll wakes us for the next datagram). A
+ * server configured to linger instead waits for the next datagram in a
+ * blocking recvmmsg, which under request/reply traffic halves the system
+ * calls per datagram; the loop's wakeups kick that receive with an empty
+ * datagram from a socket of the server's own. All buffers are allocated
+ * when the transport is created; the receive and reply paths allocate
+ * nothing.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -21,6 +29,8 @@
 #define CLIENT_BATCH  8
 /* Full batches read per wakeup before yielding to the loop's other fds. */
 #define SERVER_READS_PER_WAKEUP 4
+/* Longest a lingering server keeps the thread in one wakeup. */
+#define SERVER_LINGER_BUDGET_MS 5
 /* The largest IPv4 UDP payload. */
 #define DGRAM_MAX 65507
 
@@ -51,6 +61,9 @@ struct rx_udp_server {
     rx_udp_server_config_t cfg;
     int fd;
     int port;
+    int kick_fd; /* lingering servers: connected to fd, see rx_loop_set_kick */
+    struct sockaddr_in kick_addr;
+    uint64_t rcvtimeo_us; /* SO_RCVTIMEO now set on fd (0: none) */
     bool registered;
     bool in_batch;
     udp_rx_t rx;
@@ -99,8 +112,10 @@ static void udp_rx_free(udp_rx_t *rx)
     free(rx->bufs);
 }
 
-/* One recvmmsg; returns the number of datagrams (0 when none). */
-static int udp_rx_fill(udp_rx_t *rx, int fd)
+/* One recvmmsg (flags MSG_DONTWAIT, or MSG_WAITFORONE to wait for the
+ * first datagram up to the socket's SO_RCVTIMEO); returns the number of
+ * datagrams (0 when none). */
+static int udp_rx_fill(udp_rx_t *rx, int fd, int flags)
 {
     int n;
 
@@ -110,7 +125,7 @@ static int udp_rx_fill(udp_rx_t *rx, int fd)
         rx->msgs[i].msg_hdr.msg_flags = 0;
     }
     do
-        n = recvmmsg(fd, rx->msgs, rx->batch, MSG_DONTWAIT, NULL);
+        n = recvmmsg(fd, rx->msgs, rx->batch, flags, NULL);
     while (n < 0 && errno == EINTR);
     rx->used = n > 0 ? (unsigned)n : 0;
     return n < 0 ? 0 : n;
@@ -208,16 +223,25 @@ static void udp_server_flush(rx_udp_server_t *srv)
 
 /* -------------------------------------------------------------- server -- */
 
+static bool udp_is_kick(const rx_udp_server_t *srv, const struct sockaddr_in *from)
+{
+    return srv->kick_fd >= 0 && from->sin_port == srv->kick_addr.sin_port &&
+           from->sin_addr.s_addr == srv->kick_addr.sin_addr.s_addr;
+}
+
 /* Reads and dispatches one batch, then sends its replies; returns how many
  * datagrams it read. */
-static int udp_server_read_batch(rx_udp_server_t *srv, rx_loop_t *loop)
+static int udp_server_read_batch(rx_udp_server_t *srv, rx_loop_t *loop, int flags)
 {
-    int n = udp_rx_fill(&srv->rx, srv->fd);
+    int n = udp_rx_fill(&srv->rx, srv->fd, flags), kicks = 0;
 
-    rx_stat_add(&srv->stats.dgrams_in, (uint64_t)n);
     srv->in_batch = true;
     for (int i = 0; i < n; i++) {
         rx_frame_t f;
+        if (srv->rx.msgs[i].msg_len == 0 && udp_is_kick(srv, &srv->rx.from[i])) {
+            kicks++;
+            continue;
+        }
         if (!udp_rx_frame(&srv->rx, (unsigned)i, srv->cfg.max_frame, &f)) {
             rx_stat_inc(&srv->stats.frames_bad);
             continue;
@@ -236,18 +260,63 @@ static int udp_server_read_batch(rx_udp_server_t *srv, rx_loop_t *loop)
             rx_stat_inc(&srv->stats.frames_in);
     }
     srv->in_batch = false;
+    rx_stat_add(&srv->stats.dgrams_in, (uint64_t)(n - kicks));
     if (srv->tx.n)
         udp_server_flush(srv);
     return n;
 }
 
+/* The socket's receive timeout: linger_us, or less when a timer is due
+ * sooner; set only when it changes. -ETIME: a timer is due now. */
+static int udp_server_set_rcvtimeo(rx_udp_server_t *srv, rx_loop_t *loop)
+{
+    uint64_t us = (uint64_t)rx_timer_next_timeout(loop, INT_MAX) * 1000;
+    struct timeval tv;
+
+    if (us > srv->cfg.linger_us)
+        us = srv->cfg.linger_us;
+    if (us == 0)
+        return -ETIME; /* a timer just fell due (0 would mean no timeout) */
+    if (us == srv->rcvtimeo_us)
+        return 0;
+    tv = (struct timeval){.tv_sec = (time_t)(us / 1000000), .tv_usec = (suseconds_t)(us % 1000000)};
+    if (setsockopt(srv->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+        return -errno;
+    srv->rcvtimeo_us = us;
+    return 0;
+}
+
+/* The socket is drained: wait for the next datagram in a blocking recvmmsg
+ * rather than in epoll_wait, which would cost a second system call per
+ * datagram. A post or stop meanwhile kicks the receive awake; a due timer
+ * or the budget sends the thread back to the loop. */
+static void udp_server_linger(rx_udp_server_t *srv, rx_loop_t *loop)
+{
+    uint64_t start = rx_loop_now(loop);
+
+    rx_loop_set_kick(loop, srv->kick_fd);
+    while (!rx_loop_wants_thread(loop) && rx_loop_now(loop) - start < SERVER_LINGER_BUDGET_MS) {
+        int n;
+        if (udp_server_set_rcvtimeo(srv, loop) < 0)
+            break;
+        n = udp_server_read_batch(srv, loop, MSG_WAITFORONE);
+        rx_loop_touch(loop);
+        if (n == 0)
+            break; /* quiet: sleep in epoll_wait */
+    }
+    rx_loop_set_kick(loop, -1);
+}
+
 static void udp_server_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg)
 {
     rx_udp_server_t *srv = arg;
+    int n = 0;
 
     for (int i = 0; i < SERVER_READS_PER_WAKEUP; i++)
-        if (udp_server_read_batch(srv, loop) < (int)srv->rx.batch)
+        if ((n = udp_server_read_batch(srv, loop, MSG_DONTWAIT)) < (int)srv->rx.batch)
             break;
+    if (srv->cfg.linger_us && n < (int)srv->rx.batch)
+        udp_server_linger(srv, loop);
 }
 
 static int udp_open(const char *addr, int fd, struct sockaddr_in *ret_bound)
@@ -278,6 +347,28 @@ static int udp_open(const char *addr, int fd, struct sockaddr_in *ret_bound)
     return fd;
 }
 
+/* A lingering server's socket blocks (every other call on it passes
+ * MSG_DONTWAIT), and gets a kick socket connected to it: from 127.0.0.1
+ * for a wildcard address, else from the server's own. */
+static int udp_server_set_linger(rx_udp_server_t *srv, const struct sockaddr_in *bound)
+{
+    struct sockaddr_in to = *bound, from = {.sin_family = AF_INET};
+    socklen_t slen = sizeof(srv->kick_addr);
+    int fl = fcntl(srv->fd, F_GETFL);
+
+    if (to.sin_addr.s_addr == htonl(INADDR_ANY))
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    from.sin_addr = to.sin_addr;
+    srv->kick_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (srv->kick_fd < 0 || bind(srv->kick_fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
+        connect(srv->kick_fd, (struct sockaddr *)&to, sizeof(to)) < 0 ||
+        getsockname(srv->kick_fd, (struct sockaddr *)&srv->kick_addr, &slen) < 0)
+        return -errno;
+    if (fl < 0 || fcntl(srv->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+        return -errno;
+    return 0;
+}
+
 rx_udp_server_t *rx_udp_server_new(const rx_udp_server_config_t *cfg, int *ret_err)
 {
     rx_udp_server_t *srv;
@@ -292,6 +383,7 @@ rx_udp_server_t *rx_udp_server_new(const rx_udp_server_config_t *cfg, int *ret_e
         goto out;
     srv->cfg = *cfg;
     srv->fd = -1;
+    srv->kick_fd = -1;
     if (!srv->cfg.max_frame)
         srv->cfg.max_frame = RX_FRAME_MAX_DEFAULT;
     if (!srv->cfg.batch)
@@ -306,6 +398,11 @@ rx_udp_server_t *rx_udp_server_new(const rx_udp_server_config_t *cfg, int *ret_e
     if (err < 0)
         goto out_free;
     srv->fd = err;
+    if (srv->cfg.linger_us) {
+        err = udp_server_set_linger(srv, &bound);
+        if (err < 0)
+            goto out_free;
+    }
     srv->port = ntohs(bound.sin_port);
     return srv;
 
@@ -337,6 +434,8 @@ void rx_udp_server_free(rx_udp_server_t *srv)
         rx_io_del(srv->cfg.loop, srv->fd);
     if (srv->fd >= 0)
         close(srv->fd);
+    if (srv->kick_fd >= 0)
+        close(srv->kick_fd);
     udp_rx_free(&srv->rx);
     udp_tx_free(&srv->tx);
     free(srv);
@@ -429,7 +528,7 @@ int rx_udp_sendto(int fd, const struct sockaddr_in *to, int32_t msgid, const voi
 static void udp_client_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg)
 {
     rx_udp_client_t *cli = arg;
-    int n = udp_rx_fill(&cli->rx, fd);
+    int n = udp_rx_fill(&cli->rx, fd, MSG_DONTWAIT);
 
     rx_stat_add(&cli->stats.dgrams_in, (uint64_t)n);
     for (int i = 0; i < n; i++) {

@@ -28,6 +28,12 @@
 #define NCLIENTS   120
 #define PER_CLIENT 30
 #define MAX_FRAME  512
+/* Longer than any wait below: a lingering server that slept it out would
+ * fail the test instead of passing slowly. */
+#define LONG_LINGER_US (60u * 1000 * 1000)
+
+/* linger_us of the next fixture's server (0: off). */
+static unsigned fixture_linger_us;
 
 typedef struct loop_thread {
     rx_loop_t *loop;
@@ -130,6 +136,7 @@ static void server_start_task(fixture_t *f)
         .router = f->server_router,
         .max_frame = MAX_FRAME,
         .batch = 16,
+        .linger_us = fixture_linger_us,
     };
     int err = 0;
 
@@ -272,6 +279,7 @@ static void fixture_free(fixture_t *f)
     rx_router_free(f->server_router);
     rx_router_free(f->client_router);
     free(f);
+    fixture_linger_us = 0;
 }
 
 /* ---------------------------------------------------------- raw socket -- */
@@ -449,6 +457,143 @@ static void udp_sendto_from_another_thread_reaches_peer(void **state)
     fixture_free(f);
 }
 
+/* ------------------------------------------------------------ linger -- */
+
+static void udp_lingering_server_echoes_many_clients(void **state)
+{
+    fixture_linger_us = 1000;
+    udp_echoes_many_clients(state);
+}
+
+static void udp_lingering_server_drops_and_counts_malformed_datagrams(void **state)
+{
+    fixture_linger_us = 1000;
+    udp_drops_and_counts_malformed_datagrams(state);
+}
+
+static void udp_lingering_server_answers_a_deep_queue_in_order(void **state)
+{
+    fixture_linger_us = LONG_LINGER_US;
+    udp_answers_a_queue_deeper_than_a_batch_in_order(state);
+}
+
+/* One request answered: the server now waits in its blocking receive. */
+static void echo_once(int fd, int port)
+{
+    uint8_t frame[RX_FRAME_HDR + 4], buf[64];
+
+    rx_frame_put_header(frame, MSG_ECHO, 4);
+    memcpy(frame + RX_FRAME_HDR, "ping", 4);
+    raw_send(fd, port, frame, sizeof(frame));
+    assert_int_equal(recv(fd, buf, sizeof(buf), 0), RX_FRAME_HDR + 4);
+    sleep_ms(50);
+}
+
+static void noop(fixture_t *f)
+{
+}
+
+/* A post must not wait for the receive timeout: the loop kicks the receive
+ * awake, and the kick datagrams are neither answered nor counted. */
+static void udp_lingering_server_runs_posted_tasks_at_once(void **state)
+{
+    fixture_t *f;
+    int fd = raw_socket(NULL), port;
+    uint64_t t0;
+
+    fixture_linger_us = LONG_LINGER_US;
+    f = fixture_new();
+    port = rx_udp_server_port(f->srv);
+    for (int i = 0; i < 20; i++) {
+        echo_once(fd, port);
+        t0 = rx_time_ms();
+        run_on(f->server_lt.loop, f, noop);
+        assert_true(rx_time_ms() - t0 < WAIT_MS);
+    }
+    assert_int_equal(server_stats(f).dgrams_in, 20);
+    assert_int_equal(server_stats(f).frames_in, 20);
+    assert_int_equal(server_stats(f).dgrams_out, 20);
+    assert_int_equal(server_stats(f).frames_bad, 0);
+    close(fd);
+    fixture_free(f);
+}
+
+/* An empty datagram from anyone but the kick socket is still malformed. */
+static void udp_lingering_server_counts_foreign_empty_datagrams(void **state)
+{
+    fixture_t *f;
+    int fd = raw_socket(NULL), port;
+
+    fixture_linger_us = 1000;
+    f = fixture_new();
+    port = rx_udp_server_port(f->srv);
+    raw_send(fd, port, "", 0);
+    echo_once(fd, port);
+    WAIT_FOR(server_stats(f).frames_bad == 1);
+    assert_int_equal(server_stats(f).dgrams_in, 2);
+    close(fd);
+    fixture_free(f);
+}
+
+typedef struct timer_probe {
+    fixture_t *f;
+    atomic_int fired;
+} timer_probe_t;
+
+static timer_probe_t probe;
+
+static void probe_fire(rx_loop_t *loop, rx_timer_t *t, void *arg)
+{
+    atomic_fetch_add(&probe.fired, 1);
+}
+
+static void add_probe_timer(fixture_t *f)
+{
+    assert_non_null(rx_timer_add(f->server_lt.loop, 300, 0, probe_fire, NULL));
+}
+
+/* The receive timeout follows the next timer, so a timer is not held up
+ * by a server waiting for datagrams. */
+static void udp_lingering_server_fires_timers_on_time(void **state)
+{
+    fixture_t *f;
+    int fd = raw_socket(NULL), port;
+
+    fixture_linger_us = LONG_LINGER_US;
+    f = fixture_new();
+    port = rx_udp_server_port(f->srv);
+    atomic_store(&probe.fired, 0);
+    run_on(f->server_lt.loop, f, add_probe_timer);
+    echo_once(fd, port); /* now lingering, with the timer 300 ms away */
+    WAIT_FOR(atomic_load(&probe.fired) == 1);
+    close(fd);
+    fixture_free(f);
+}
+
+static void udp_lingering_server_stops_while_waiting(void **state)
+{
+    fixture_t *f;
+    int fd = raw_socket(NULL);
+    uint64_t t0;
+
+    fixture_linger_us = LONG_LINGER_US;
+    f = fixture_new();
+    echo_once(fd, rx_udp_server_port(f->srv));
+    t0 = rx_time_ms();
+    rx_loop_stop(f->server_lt.loop);
+    pthread_join(f->server_lt.thread, NULL);
+    assert_true(rx_time_ms() - t0 < WAIT_MS);
+    /* The loop thread is gone; free the server and loop from here. */
+    rx_udp_server_free(f->srv);
+    rx_loop_free(f->server_lt.loop);
+    loop_thread_stop(&f->client_lt);
+    rx_router_free(f->server_router);
+    rx_router_free(f->client_router);
+    free(f);
+    fixture_linger_us = 0;
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +602,13 @@ int main(void)
         cmocka_unit_test(udp_replies_to_a_burst_of_datagrams),
         cmocka_unit_test(udp_answers_a_queue_deeper_than_a_batch_in_order),
         cmocka_unit_test(udp_sendto_from_another_thread_reaches_peer),
+        cmocka_unit_test(udp_lingering_server_echoes_many_clients),
+        cmocka_unit_test(udp_lingering_server_drops_and_counts_malformed_datagrams),
+        cmocka_unit_test(udp_lingering_server_answers_a_deep_queue_in_order),
+        cmocka_unit_test(udp_lingering_server_runs_posted_tasks_at_once),
+        cmocka_unit_test(udp_lingering_server_counts_foreign_empty_datagrams),
+        cmocka_unit_test(udp_lingering_server_fires_timers_on_time),
+        cmocka_unit_test(udp_lingering_server_stops_while_waiting),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,9 @@
 #define SHARD_TICK_MS 1000
 /* Requests are a few dozen bytes; anything above this is dropped as bad. */
 #define SHARD_MAX_REQUEST 8192
+/* A shard waits this long in recvmmsg for the next request before it
+ * sleeps in epoll_wait (see rx_udp_server_config_t.linger_us). */
+#define SHARD_LINGER_US 1000
 /* Most hosts one API reply can carry (2 bytes each at the very least). */
 #define SHARD_ROUTE_BUF_CAP (AGENT_DGRAM_BODY_MAX / 2)
 
@@ -451,6 +454,7 @@ int agent_shard_init(agent_shard_t *sh, agent_t *a, unsigned index, rx_loop_t *l
         .fd = fd,
         .bind_addr = bind_addr,
         .max_frame = SHARD_MAX_REQUEST,
+        .linger_us = SHARD_LINGER_US,
         .arg = sh,
     };
     int r;
