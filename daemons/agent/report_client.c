@@ -300,6 +300,7 @@ int agent_reporter_new(agent_t *a, rx_loop_t *loop, const lars_strv_t *servers,
         .loop = loop,
         .servers = (const char *const *)servers->v,
         .nservers = (unsigned)servers->n,
+        .max_frame = a->max_frame,
         .on_connect = on_connect,
         .on_close = on_close,
     };

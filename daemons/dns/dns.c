@@ -538,21 +538,22 @@ void dns_status(dns_t *d, char *buf, size_t size)
         snprintf(err, sizeof(err), " (%.150s)", d->db_error);
         pthread_mutex_unlock(&d->err_lock);
     }
-    snprintf(
-        buf, size,
-        "%" PRIu64 " routes in %" PRIu64 " pairs, version %" PRIu64 ", %u conns, %" PRIu64
-        " subscriptions; DB %s%s%s; last reload %" PRIu64 " ms; requests %" PRIu64
-        ", pushes %" PRIu64 ", refused %" PRIu64 ", bad frames %" PRIu64 ", bad bodies %" PRIu64
-        ", unknown msgids %" PRIu64 ", DB errors %" PRIu64 ", reconnects %" PRIu64
-        "; reloads %" PRIu64 " full, %" PRIu64 " incremental",
-        atomic_load(&d->nroutes), atomic_load(&d->npairs), atomic_load(&d->version),
-        rx_tcp_server_conn_count(d->srv), subs, db_state_name(state), err,
-        state == DNS_DB_DOWN && atomic_load(&d->last_load_at_ms) ? ", serving the last good table"
-                                                                 : "",
-        atomic_load(&d->last_reload_ms), atomic_load(&d->c.requests), atomic_load(&d->c.pushes),
-        st.conns_refused, st.frames_bad, atomic_load(&d->c.bad_bodies), st.frames_unknown,
-        atomic_load(&d->c.db_errors), atomic_load(&d->c.db_reconnects),
-        atomic_load(&d->c.reloads_full), atomic_load(&d->c.reloads_incremental));
+    snprintf(buf, size,
+             "%" PRIu64 " routes in %" PRIu64 " pairs, version %" PRIu64 ", %u conns, %" PRIu64
+             " subscriptions; DB %s%s%s; last reload %" PRIu64 " ms; requests %" PRIu64
+             ", pushes %" PRIu64 ", truncated %" PRIu64 ", refused %" PRIu64 ", bad frames %" PRIu64
+             ", bad bodies %" PRIu64 ", unknown msgids %" PRIu64 ", DB errors %" PRIu64
+             ", reconnects %" PRIu64 "; reloads %" PRIu64 " full, %" PRIu64 " incremental",
+             atomic_load(&d->nroutes), atomic_load(&d->npairs), atomic_load(&d->version),
+             rx_tcp_server_conn_count(d->srv), subs, db_state_name(state), err,
+             state == DNS_DB_DOWN && atomic_load(&d->last_load_at_ms)
+                 ? ", serving the last good table"
+                 : "",
+             atomic_load(&d->last_reload_ms), atomic_load(&d->c.requests),
+             atomic_load(&d->c.pushes), atomic_load(&d->c.truncated), st.conns_refused,
+             st.frames_bad, atomic_load(&d->c.bad_bodies), st.frames_unknown,
+             atomic_load(&d->c.db_errors), atomic_load(&d->c.db_reconnects),
+             atomic_load(&d->c.reloads_full), atomic_load(&d->c.reloads_incremental));
 }
 
 void dns_log_counters(dns_t *d)

@@ -124,17 +124,20 @@ out_free:
 
 size_t rp_writer_put(rp_writer_t *w, const rp_row_t *rows, size_t n)
 {
-    size_t dropped = 0;
+    size_t dropped = 0, before, waiting;
     bool wake;
 
     pthread_mutex_lock(&w->lock);
+    before = rp_pending_waiting(w->pending);
     for (size_t i = 0; i < n; i++)
         if (rp_pending_put(w->pending, &rows[i]) != 0)
             dropped++;
     w->stats.rows_in += n;
-    /* Wake the thread only when a full batch is ready; batch_ms is its own
-     * timeout. */
-    wake = rp_pending_waiting(w->pending) >= w->batch_rows;
+    /* Wake the thread when a full batch is ready, and when rows arrive at
+     * an idle writer, which may be in its long idle sleep: from then on
+     * batch_ms is its own timeout. */
+    waiting = rp_pending_waiting(w->pending);
+    wake = waiting >= w->batch_rows || (before == 0 && waiting > 0);
     pthread_mutex_unlock(&w->lock);
     if (wake)
         pthread_cond_signal(&w->cond);
