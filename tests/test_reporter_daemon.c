@@ -299,9 +299,12 @@ static void reporter_sigterm_flushes_what_was_sent(void **state)
     enum { PAIRS = 40, PER = 25 };
     host_result_t res[PER];
 
-    /* Nothing would be flushed for a minute: only the stop path writes. */
+    /* Nothing would be flushed for a minute: only the stop path writes. The
+     * reporter is frozen while the reports travel, so they are still unread
+     * in its socket when SIGTERM arrives. */
     start_reporter("batch_rows = 100000;\nbatch_ms = 60000;");
     int fd = connect_reporter();
+    assert_int_equal(kill(harness_pid(h), SIGSTOP), 0);
     for (int32_t pair = 0; pair < PAIRS; pair++) {
         for (int i = 0; i < PER; i++)
             res[i] = (host_result_t){i, 80, (uint32_t)pair, 1, false};
@@ -318,6 +321,7 @@ static void reporter_sigterm_flushes_what_was_sent(void **state)
         usleep(10 * 1000);
     }
     assert_int_equal(harness_signal(h, SIGTERM), 0);
+    assert_int_equal(kill(harness_pid(h), SIGCONT), 0);
     assert_true(harness_wait_notify(h, "STOPPING=1", EVENTUALLY_MS));
     stop_reporter_cleanly();
     if (row_count(NULL) != PAIRS * PER)
