@@ -224,6 +224,38 @@ for u in $DAEMONS; do
     fi
 done
 
+# --- the documented bring-up, from nothing --------------------------------------
+# SPEC §8: `systemctl start lars-dns.socket lars-agent.service` brings up a
+# working system; the agent's service pulls in its own socket unit.
+get_host_ok() {    # get_host_ok [--port BASE]
+    local i h
+    for ((i = 0; i < 20; i++)); do
+        h=$(ct_exec timeout 5 lars "$@" get-host 1 1 2>>"$LOGDIR/lars.log") &&
+            [[ $h == 127.0.0.1:900[123] ]] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+in_ct 'systemctl stop lars-agent.service lars-agent.socket lars-dns.service lars-dns.socket \
+           lars-reporter.service lars-reporter.socket' 2>&1 | grep -v 'Warning: Stopping' | note
+ct_exec systemctl start lars-dns.socket lars-agent.service
+check "spec_bring_up_starts_agent_socket_and_dns_socket" \
+    in_ct 'systemctl is-active -q lars-agent.socket lars-agent.service lars-dns.socket'
+check "spec_bring_up_answers_get_host" get_host_ok
+
+# An operator moves the agent's ports with a drop-in and keeps base_port: the
+# agent serves the three sockets in port order and says so.
+in_ct 'mkdir -p /run/systemd/system/lars-agent.socket.d &&
+       printf "[Socket]\nListenDatagram=\nListenDatagram=127.0.0.1:9888\nListenDatagram=127.0.0.1:9889\nListenDatagram=127.0.0.1:9890\n" \
+           >/run/systemd/system/lars-agent.socket.d/ports.conf &&
+       systemctl daemon-reload && systemctl stop lars-agent.service lars-agent.socket &&
+       systemctl start lars-agent.service'
+check "agent_serves_socket_ports_moved_by_a_drop_in" get_host_ok --port 9888
+check "agent_logs_the_moved_ports" \
+    in_ct 'journalctl -u lars-agent --no-pager -o cat | grep -q "ports 9888, 9889, 9890, not base_port 8888..8890"'
+in_ct 'rm -r /run/systemd/system/lars-agent.socket.d && systemctl daemon-reload &&
+       systemctl stop lars-agent.service lars-agent.socket && systemctl start lars-agent.service'
+
 # --- clean stop -----------------------------------------------------------------
 # The agent first: it would reconnect and so socket-activate the others again.
 for u in lars-agent lars-reporter lars-dns; do

@@ -81,8 +81,41 @@ static void on_sigusr1(rx_loop_t *loop, int signo, void *arg)
     agent_log_counters(((app_t *)arg)->agent);
 }
 
+/* A socket unit whose ports an operator changed (a drop-in) without
+ * changing base_port: when exactly three datagram sockets came and none
+ * matched, they serve shards 0..2 in the order of their ports. */
+static void take_shard_fds_in_port_order(const agent_settings_t *s, lars_sd_fds_t *sd,
+                                         int fds[AGENT_SHARDS])
+{
+    int got[AGENT_SHARDS + 1], n = 0;
+
+    while (n < AGENT_SHARDS + 1 && (got[n] = lars_sd_take_by_type(sd, SOCK_DGRAM)) >= 0)
+        n++;
+    if (n != AGENT_SHARDS) {
+        for (int i = 0; i < n; i++)
+            close(got[i]);
+        return;
+    }
+    for (int i = 1; i < n; i++)
+        for (int k = i; k > 0 && lars_sd_socket_port(got[k]) < lars_sd_socket_port(got[k - 1]);
+             k--) {
+            int t = got[k];
+            got[k] = got[k - 1];
+            got[k - 1] = t;
+        }
+    for (int i = 0; i < n; i++)
+        fds[i] = got[i];
+    lars_log(LOG_NOTICE,
+             "the three sockets from systemd are on ports %d, %d, %d, not base_port %lld..%lld; "
+             "they serve shards 0..2 in that order (applications must use base port %d)",
+             lars_sd_socket_port(got[0]), lars_sd_socket_port(got[1]), lars_sd_socket_port(got[2]),
+             (long long)s->base_port, (long long)s->base_port + AGENT_SHARDS - 1,
+             lars_sd_socket_port(got[0]));
+}
+
 /* fds[i] for shard i: the datagram socket bound to base_port + i, else the
- * one named shard<i>, else -1 (bound from the config). */
+ * one named shard<i>, else (none of them found) three datagram sockets in
+ * the order of their ports, else -1 (bound from the config). */
 static int take_shard_fds(const agent_settings_t *s, int fds[AGENT_SHARDS])
 {
     lars_sd_fds_t sd;
@@ -104,6 +137,8 @@ static int take_shard_fds(const agent_settings_t *s, int fds[AGENT_SHARDS])
         snprintf(name, sizeof(name), "shard%u", i);
         fds[i] = lars_sd_take_by_name(&sd, name, SOCK_DGRAM);
     }
+    if (fds[0] < 0 && fds[1] < 0 && fds[2] < 0 && sd.n > 0)
+        take_shard_fds_in_port_order(s, &sd, fds);
     for (unsigned i = 0; i < AGENT_SHARDS; i++) {
         if (fds[i] >= 0)
             lars_log(LOG_INFO, "shard %u: socket from systemd (port %d)", i,
