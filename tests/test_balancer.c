@@ -563,6 +563,44 @@ static void err_rate_overloads_with_interleaved_successes(void **state)
     fx_free(f);
 }
 
+/* The tutorial's FAQ: with init_succ_cnt 180 and err_rate 0.1 a host with
+ * few calls needs a far higher real error rate to be overloaded than one
+ * with many (10 successes: 22 errors, 69 %; 500 successes: 76, 13 %), so a
+ * couple of early failures do not overload it. Errors only after the
+ * successes, contin_err_limit out of the way: the err_rate rule alone. */
+static void small_volumes_need_a_higher_error_rate_to_overload(void **state)
+{
+    static const struct {
+        unsigned succ, errs; /* errors that overload: first verr/(180+succ+verr) > 0.1 */
+    } faq[] = {{10, 22}, {20, 23}, {90, 31}, {200, 43}, {500, 76}};
+    lb_config_t cfg = LB_CONFIG_DEFAULTS;
+    double last_rate = 1.0;
+
+    cfg.contin_err_limit = 100000;
+    for (size_t k = 0; k < sizeof(faq) / sizeof(faq[0]); k++) {
+        fx_t *f = fx_new(&cfg);
+        lb_balancer_t *b = fx_pair(f, 0, "A");
+        double rate;
+
+        for (unsigned i = 0; i < faq[k].succ; i++)
+            rep(b, 10, 'A', true, 0);
+        for (unsigned i = 1; i < faq[k].errs; i++)
+            rep(b, 10, 'A', false, 0);
+        assert_false(overloaded(b, 'A'));
+        rep(b, 10, 'A', false, 0);
+        assert_true(overloaded(b, 'A'));
+        assert_int_equal(f->ev[0].reason, LB_REASON_ERR_RATE);
+        rate = (double)faq[k].errs / (faq[k].succ + faq[k].errs);
+        printf("# %u successes: overloaded at %u errors, real error rate %.0f %%\n", faq[k].succ,
+               faq[k].errs, 100 * rate);
+        assert_true(rate < last_rate);
+        assert_true(rate > cfg.err_rate);
+        last_rate = rate;
+        fx_free(f);
+    }
+    assert_true(last_rate < 0.14);
+}
+
 static void contin_err_limit_overloads(void **state)
 {
     fx_t *f = fx_new(NULL);
@@ -1058,6 +1096,7 @@ int main(void)
         cmocka_unit_test(probe_counter_untouched_while_nothing_is_overloaded),
         cmocka_unit_test(err_rate_boundary_is_exclusive),
         cmocka_unit_test(err_rate_overloads_with_interleaved_successes),
+        cmocka_unit_test(small_volumes_need_a_higher_error_rate_to_overload),
         cmocka_unit_test(contin_err_limit_overloads),
         cmocka_unit_test(failure_weight_is_timecost_over_err_amplify_ms),
         cmocka_unit_test(success_on_idle_and_failure_on_overloaded_change_nothing),
