@@ -243,6 +243,13 @@ check "spec_bring_up_starts_agent_socket_and_dns_socket" \
     in_ct 'systemctl is-active -q lars-agent.socket lars-agent.service lars-dns.socket'
 check "spec_bring_up_answers_get_host" get_host_ok
 
+# State changes are journal entries with structured fields: an operator
+# finds a pair's and a host's lines by field.
+in_ct 'for i in $(seq 16); do lars report 1 1 127.0.0.1 9001 fail; done'
+check "journal_finds_agent_state_change_by_LARS_MODID_and_LARS_HOST" wait_for 10 \
+    'journalctl -u lars-agent --no-pager -o cat LARS_MODID=1 LARS_CMDID=1 LARS_HOST=127.0.0.1:9001 |
+         grep -q "1/1 host 127.0.0.1:9001 overloaded"'
+
 # An operator moves the agent's ports with a drop-in and keeps base_port: the
 # agent serves the three sockets in port order and says so.
 in_ct 'mkdir -p /run/systemd/system/lars-agent.socket.d &&
