@@ -50,7 +50,7 @@ typedef struct host_answer {
     lars_host_t host;
 } host_answer_t;
 
-static bool host_answer(const uint8_t *body, size_t len, void *ctx)
+static lars_answer_t host_answer(const uint8_t *body, size_t len, void *ctx)
 {
     host_answer_t *a = ctx;
     Lars__GetHostResponse *rsp;
@@ -58,7 +58,7 @@ static bool host_answer(const uint8_t *body, size_t len, void *ctx)
 
     rsp = lars__get_host_response__unpack(NULL, len, body);
     if (!rsp)
-        return false;
+        return LARS_ANSWER_MALFORMED;
     match = rsp->seq == a->seq && rsp->modid == a->modid && rsp->cmdid == a->cmdid;
     if (match) {
         a->retcode = retcode_from_wire(rsp->retcode);
@@ -69,7 +69,7 @@ static bool host_answer(const uint8_t *body, size_t len, void *ctx)
             host_from_wire(&a->host, rsp->host->ip, rsp->host->port);
     }
     lars__get_host_response__free_unpacked(rsp, NULL);
-    return match;
+    return match ? LARS_ANSWER_TAKEN : LARS_ANSWER_OTHER;
 }
 
 int lars_get_host(lars_client_t *c, int modid, int cmdid, lars_host_t *ret)
@@ -105,7 +105,7 @@ typedef struct route_answer {
     size_t n;
 } route_answer_t;
 
-static bool route_answer(const uint8_t *body, size_t len, void *ctx)
+static lars_answer_t route_answer(const uint8_t *body, size_t len, void *ctx)
 {
     route_answer_t *a = ctx;
     Lars__GetRouteResponse *rsp;
@@ -113,7 +113,7 @@ static bool route_answer(const uint8_t *body, size_t len, void *ctx)
 
     rsp = lars__get_route_response__unpack(NULL, len, body);
     if (!rsp)
-        return false;
+        return LARS_ANSWER_MALFORMED;
     match = rsp->modid == a->modid && rsp->cmdid == a->cmdid;
     if (match) {
         a->n = rsp->n_host;
@@ -121,7 +121,7 @@ static bool route_answer(const uint8_t *body, size_t len, void *ctx)
             host_from_wire(&a->buf[i], rsp->host[i]->ip, rsp->host[i]->port);
     }
     lars__get_route_response__free_unpacked(rsp, NULL);
-    return match;
+    return match ? LARS_ANSWER_TAKEN : LARS_ANSWER_OTHER;
 }
 
 int lars_get_route(lars_client_t *c, int modid, int cmdid, lars_host_t *buf, size_t cap,

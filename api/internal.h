@@ -24,13 +24,19 @@ struct lars_client {
     int fds[LARS_SHARDS]; /* connected to agent:base_port + i */
     int timeout_ms;
     int tries;
-    uint32_t seq;                     /* next get_host sequence number */
+    uint32_t seq; /* next get_host sequence number */
+    lars_stats_t stats;
     uint8_t rbuf[LARS_DGRAM_MAX + 1]; /* one spare byte detects oversize datagrams */
 };
 
-/* Decides whether one answer body is the one a request waits for. Returns
- * true (and keeps what it needs in ctx) to end the wait, false to skip it. */
-typedef bool (*lars_answer_fn)(const uint8_t *body, size_t len, void *ctx);
+/* What an answer callback says of one body. */
+typedef enum lars_answer {
+    LARS_ANSWER_MALFORMED = -1, /* not a valid message: skipped and counted */
+    LARS_ANSWER_OTHER = 0,      /* valid, but another call's (seq, pair): skipped, counted */
+    LARS_ANSWER_TAKEN = 1,      /* the awaited answer (kept in ctx): the wait ends */
+} lars_answer_t;
+
+typedef lars_answer_t (*lars_answer_fn)(const uint8_t *body, size_t len, void *ctx);
 
 static inline void lars_frame_put_header(uint8_t *p, int32_t msgid, uint32_t len)
 {

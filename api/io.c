@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "api/internal.h"
+#include "proto/lars.pb-c.h"
 
 static uint64_t monotonic_us(void)
 {
@@ -147,21 +148,26 @@ int lars_io_send(lars_client_t *c, int shard, const uint8_t *frame, size_t len)
     return -ECONNREFUSED;
 }
 
-/* Whether one received datagram is a well-formed frame of answer_msgid that
- * answer() accepts. */
-static bool dgram_accepted(const uint8_t *p, size_t n, int32_t answer_msgid, lars_answer_fn answer,
-                           void *ctx)
+/* What one received datagram is to a call waiting for answer_msgid. */
+static lars_answer_t dgram_judge(const uint8_t *p, size_t n, int32_t answer_msgid,
+                                 lars_answer_fn answer, void *ctx)
 {
     uint32_t len;
+    int32_t id;
 
     if (n < LARS_FRAME_HEADER || n > LARS_DGRAM_MAX)
-        return false;
-    if ((int32_t)lars_frame_get_u32(p) != answer_msgid)
-        return false;
+        return LARS_ANSWER_MALFORMED;
     len = lars_frame_get_u32(p + 4);
-    if (len > n - LARS_FRAME_HEADER)
-        return false;
-    return answer(p + LARS_FRAME_HEADER, len, ctx);
+    if (len != n - LARS_FRAME_HEADER)
+        return LARS_ANSWER_MALFORMED;
+    id = (int32_t)lars_frame_get_u32(p);
+    if (id == answer_msgid)
+        return answer(p + LARS_FRAME_HEADER, len, ctx);
+    /* A late answer to the other kind of call, or no answer at all. */
+    return id == LARS__MESSAGE_ID__ID_GetHostResponse ||
+                   id == LARS__MESSAGE_ID__ID_API_GetRouteResponse
+               ? LARS_ANSWER_OTHER
+               : LARS_ANSWER_MALFORMED;
 }
 
 /* Waits until deadline_us for an accepted answer: 0, LARS_TIMEOUT or -errno. */
@@ -190,8 +196,16 @@ static int wait_answer(lars_client_t *c, int fd, uint64_t deadline_us, int32_t a
                 continue;
             return -errno;
         }
-        if (dgram_accepted(c->rbuf, (size_t)n, answer_msgid, answer, ctx))
+        switch (dgram_judge(c->rbuf, (size_t)n, answer_msgid, answer, ctx)) {
+        case LARS_ANSWER_TAKEN:
             return 0;
+        case LARS_ANSWER_OTHER:
+            c->stats.stale_answers++;
+            break;
+        case LARS_ANSWER_MALFORMED:
+            c->stats.malformed_answers++;
+            break;
+        }
     }
 }
 
@@ -202,6 +216,8 @@ int lars_io_request(lars_client_t *c, int shard, const uint8_t *frame, size_t le
         uint64_t deadline = monotonic_us() + (uint64_t)c->timeout_ms * 1000;
         int r;
 
+        if (t > 0)
+            c->stats.retries++;
         r = lars_io_send(c, shard, frame, len);
         /* A datagram the kernel could not take is a lost try, not a failure. */
         if (r < 0 && r != -ECONNREFUSED && r != -EAGAIN && r != -ENOBUFS)
@@ -210,5 +226,13 @@ int lars_io_request(lars_client_t *c, int shard, const uint8_t *frame, size_t le
         if (r != LARS_TIMEOUT)
             return r;
     }
+    c->stats.timeouts++;
     return LARS_TIMEOUT;
+}
+
+void lars_get_stats(const lars_client_t *c, lars_stats_t *ret, size_t size)
+{
+    if (!c || !ret)
+        return;
+    memcpy(ret, &c->stats, size < sizeof(c->stats) ? size : sizeof(c->stats));
 }

@@ -127,6 +127,19 @@ LARS_EXPORT int lars_reg_init(lars_client_t *c, int modid, int cmdid);
 /* A static, human-readable description of any return code above. */
 LARS_EXPORT const char *lars_strerror(int code);
 
+/* What a handle skipped or retried since it was opened ("counted and
+ * ignored": nothing here is an error the calls returned). New fields are
+ * only ever appended, so pass sizeof(lars_stats_t): a program built with an
+ * older header gets the fields it knows. */
+typedef struct lars_stats {
+    uint64_t stale_answers;     /* valid answers of an earlier call (seq or pair), skipped */
+    uint64_t malformed_answers; /* datagrams that were no valid answer, skipped */
+    uint64_t retries;           /* requests sent again after a try's timeout */
+    uint64_t timeouts;          /* calls that returned LARS_TIMEOUT */
+} lars_stats_t;
+
+LARS_EXPORT void lars_get_stats(const lars_client_t *c, lars_stats_t *ret, size_t size);
+
 /* Dotted text of a host-order IPv4 number into buf[16]; returns buf. */
 LARS_EXPORT char *lars_ip_to_str(uint32_t ip, char buf[16]);
 /* Parses dotted IPv4 text into the host-order number: 0 or LARS_EINVAL. */

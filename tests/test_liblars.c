@@ -403,6 +403,12 @@ static void get_host_skips_stale_answers_of_timed_out_call(void **state)
     assert_int_equal(lars_get_host(c, 1, 2, &h), LARS_SUCC);
     assert_int_equal(h.port, answer_port(1, 2));
     assert_int_equal(locked_int(r, &r->n_dropped), 0); /* the stale answers were sent */
+    lars_stats_t st;
+    lars_get_stats(c, &st, sizeof(st));
+    assert_int_equal(st.stale_answers, 2);
+    assert_int_equal(st.malformed_answers, 0);
+    assert_int_equal(st.retries, 1); /* the first call's second try */
+    assert_int_equal(st.timeouts, 1);
     lars_close(c);
     responder_stop(r);
 }
@@ -418,6 +424,19 @@ static void get_host_skips_malformed_answers(void **state)
         assert_int_equal(lars_get_host(c, 3, i, &h), LARS_SUCC);
         assert_int_equal(h.port, answer_port(3, i));
     }
+    /* Per answer: a bad body, a length beyond the datagram, a short
+     * datagram, an unknown msgid and a negative length. */
+    lars_stats_t st;
+    lars_get_stats(c, &st, sizeof(st));
+    assert_int_equal(st.malformed_answers, 20 * 5);
+    assert_int_equal(st.stale_answers, 0);
+    assert_int_equal(st.timeouts, 0);
+    /* A caller built against a shorter struct gets only its fields. */
+    lars_stats_t part;
+    memset(&part, 0xab, sizeof(part));
+    lars_get_stats(c, &part, offsetof(lars_stats_t, malformed_answers));
+    assert_int_equal(part.stale_answers, 0);
+    assert_int_equal(part.malformed_answers, 0xababababababababULL);
     lars_close(c);
     responder_stop(r);
 }
@@ -441,6 +460,10 @@ static void get_host_times_out_within_budget_without_agent(void **state)
         assert_true(elapsed >= 140);
         assert_true(elapsed < 10000);
     }
+    lars_stats_t st;
+    lars_get_stats(c, &st, sizeof(st));
+    assert_int_equal(st.timeouts, 3);
+    assert_int_equal(st.retries, 3 * 2);
     lars_close(c);
 }
 
