@@ -451,6 +451,167 @@ static void agent_statistics_reach_call_status_with_caller_ip(void **state)
     lars_close(c);
 }
 
+static unsigned log_count(const harness_t *h, const char *text)
+{
+    char *log = harness_log(h);
+    unsigned n = 0;
+
+    for (const char *p = log; p && (p = strstr(p, text)); p += strlen(text))
+        n++;
+    free(log);
+    return n;
+}
+
+/* Runs `lars ARGS` against the test agent; its output in out. Exit status. */
+static int run_lars(const char *args, char *out, size_t size)
+{
+    char cmd[512];
+    size_t n = 0;
+    FILE *p;
+    int st;
+
+    snprintf(cmd, sizeof(cmd), "%s --port %d --timeout 200 %s 2>&1", bin("lars"), base_port, args);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    while (n + 1 < size && fgets(out + n, (int)(size - n), p))
+        n += strlen(out + n);
+    out[n] = '\0';
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Sums simulate's final table: lines "IP:PORT  SUCC  FAIL  ...". */
+static int sim_table(const char *out, long *ret_succ, long *ret_fail)
+{
+    const char *p = strstr(out, "chosen at the end");
+    int rows = 0;
+
+    *ret_succ = *ret_fail = 0;
+    assert_non_null(p);
+    for (p = strchr(p, '\n'); p && p[1] && p[1] != '\n'; p = strchr(p + 1, '\n')) {
+        char addr[64];
+        long succ, fail;
+        if (sscanf(p + 1, "%63s %ld %ld", addr, &succ, &fail) != 3 || !strchr(addr, ':'))
+            break;
+        *ret_succ += succ;
+        *ret_fail += fail;
+        rows++;
+    }
+    return rows;
+}
+
+static void tool_simulate_reports_per_host_counts_and_overloads(void **state)
+{
+    char out[16384];
+    long succ, fail;
+    lars_client_t *c = client();
+
+    route_change("add", 108, 1, "10.0.8.1", 8001);
+    route_change("add", 108, 1, "10.0.8.2", 8002);
+    route_change("add", 108, 1, "10.0.8.3", 8003);
+    wait_route_size(c, 108, 1, 3);
+    lars_close(c);
+
+    /* Every call fails: all three hosts get overloaded and leave the
+     * rotation; most answers are then RET_OVERLOAD. */
+    assert_int_equal(
+        run_lars("simulate 108 1 --err-rate 1 --count 300 --interval 0", out, sizeof(out)), 0);
+    print_message("%s", out);
+    assert_int_equal(sim_table(out, &succ, &fail), 3);
+    assert_int_equal(succ, 0);
+    assert_true(fail > 0);
+    assert_non_null(strstr(out, "stops being chosen"));
+    assert_non_null(strstr(out, "overload answers"));
+    assert_true(harness_wait_log(agent, "108/1 host 10.0.8.1:8001 overloaded", WAIT_MS));
+
+    /* Healthy again after overload_timeout (2 s here); no failures now. */
+    sleep(3);
+    assert_int_equal(
+        run_lars("simulate 108 1 --err-rate 0 --count 90 --interval 0", out, sizeof(out)), 0);
+    assert_int_equal(sim_table(out, &succ, &fail), 3);
+    assert_int_equal(fail, 0);
+    assert_int_equal(succ, 90);
+
+    /* Half the calls fail: the counts add up to N, near half of them failures. */
+    sleep(3);
+    assert_int_equal(
+        run_lars("simulate 108 1 --err-rate 0.5 --count 400 --interval 0", out, sizeof(out)), 0);
+    sim_table(out, &succ, &fail);
+    long overload = 0, noexist = 0, timeouts = 0, other = 0;
+    const char *tail = strstr(out, " calls: ");
+    assert_non_null(tail);
+    assert_int_equal(sscanf(tail, " calls: %ld overload answers, %ld no host, %ld timeouts, %ld",
+                            &overload, &noexist, &timeouts, &other),
+                     4);
+    assert_int_equal(succ + fail + overload + noexist + timeouts + other, 400);
+    assert_int_equal(timeouts, 0);
+    assert_true(fail > (succ + fail) / 4 && fail < (succ + fail) * 3 / 4);
+}
+
+static void tool_bench_prints_calls_per_thread_and_total(void **state)
+{
+    char out[8192];
+    long total = 0, sum = 0, calls;
+    int threads = 0;
+    const char *p;
+
+    assert_int_equal(
+        run_lars("bench --threads 2 --seconds 1 --modid 108 --cmdid 1", out, sizeof(out)), 0);
+    print_message("%s", out);
+    for (p = out; (p = strstr(p, "thread ")); p++) {
+        int idx;
+        if (sscanf(p, "thread %d: %ld calls", &idx, &calls) == 2) {
+            assert_true(calls > 0);
+            sum += calls;
+            threads++;
+        }
+    }
+    assert_int_equal(threads, 2);
+    p = strstr(out, "total:");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, "total: %ld calls", &total), 1);
+    assert_int_equal(total, sum);
+    assert_non_null(strstr(out, "get_host latency: p50 "));
+}
+
+/* SPEC §12: a route too large for one datagram is answered with the hosts
+ * that fit; the truncation is counted and logged once per pair. */
+static void agent_truncates_oversized_route_replies_and_logs_once(void **state)
+{
+    enum { HOSTS = 8000 };
+    static lars_host_t buf[HOSTS];
+    unsigned long long trunc0 = status_counter(agent, "truncated ");
+    lars_client_t *c = client();
+    size_t n = 0, n2 = 0;
+
+    assert_int_equal(test_mariadb_exec(&db,
+                                       "INSERT INTO RouteData (modid, cmdid, serverip, serverport) "
+                                       "SELECT 109, 1, 167772160 + seq, 9000 + seq %% 1000 FROM "
+                                       "seq_1_to_%d; UPDATE RouteVersion SET version = version + 1",
+                                       HOSTS),
+                     0);
+    assert_int_equal(lars_reg_init(c, 109, 1), LARS_SUCC);
+    for (int i = 0; i < WAIT_MS / 100; i++) {
+        assert_int_equal(lars_get_route(c, 109, 1, buf, HOSTS, &n), LARS_SUCC);
+        if (n > 1000)
+            break;
+        usleep(100 * 1000);
+    }
+    assert_true(n > 1000 && n < HOSTS);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(buf[i].ip > 167772160u && buf[i].ip <= 167772160u + HOSTS);
+        assert_int_equal(buf[i].port, 9000 + (int)((buf[i].ip - 167772160u) % 1000));
+        if (i > 0)
+            assert_true(buf[i].ip != buf[i - 1].ip);
+    }
+    assert_int_equal(lars_get_route(c, 109, 1, buf, HOSTS, &n2), LARS_SUCC);
+    assert_int_equal(n2, n);
+    wait_counter_at_least("truncated ", trunc0 + 2);
+    assert_true(harness_wait_log(agent, "route of 109/1 has 8000 hosts", WAIT_MS));
+    assert_int_equal(log_count(agent, "route of 109/1 has 8000 hosts"), 1);
+    lars_close(c);
+}
+
 static void agent_reloads_on_sighup_and_logs_counters_on_sigusr1(void **state)
 {
     unsigned ready = harness_count(agent, "READY=1");
@@ -503,6 +664,9 @@ int main(void)
         cmocka_unit_test(agent_counts_bad_datagrams_and_answers_wrong_shard),
         cmocka_unit_test(agent_statistics_reach_call_status_with_caller_ip),
         cmocka_unit_test(agent_serves_cache_without_dns_and_resubscribes),
+        cmocka_unit_test(tool_simulate_reports_per_host_counts_and_overloads),
+        cmocka_unit_test(tool_bench_prints_calls_per_thread_and_total),
+        cmocka_unit_test(agent_truncates_oversized_route_replies_and_logs_once),
         cmocka_unit_test(agent_reloads_on_sighup_and_logs_counters_on_sigusr1),
         cmocka_unit_test(agent_stops_cleanly_and_liblars_times_out),
     };
