@@ -3,8 +3,10 @@
  * pairs x 10 hosts) into a private MariaDB, starts the real daemon through
  * the test harness and prints: start to READY, the full reload time next to
  * the time of the bare SELECT it streams (baseline, same run), the daemon's
- * RSS, the get_route rate over 16 connections, and push latency from a
- * committed route change to the subscribed client. Prints, asserts nothing.
+ * RSS, the get_route rate over 16 connections next to a bare-epoll server
+ * answering from pre-encoded frames (bench/baseline_dns.c, same run,
+ * alternating rounds), and push latency from a committed route change to
+ * the subscribed client. Prints, asserts nothing.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/baseline_dns.h"
 #include "tests/lib/harness.h"
 #include "tests/lib/mariadb.h"
 #include "tests/test_dns_client.h"
@@ -22,7 +25,9 @@
 #define HOSTS           10
 #define ROWS_PER_INSERT 5000
 #define CONNS           16
-#define RATE_SECONDS    5
+#define RATE_SECONDS    2
+#define RATE_ROUNDS     5
+#define DNS_THREADS     4 /* lars-dns' default worker loops */
 #define PUSH_SAMPLES    20
 #define PUSH_BUDGET_MS  120000
 #define FULL_RELOADS    5
@@ -117,24 +122,114 @@ static void *rate_thread(void *p)
     return NULL;
 }
 
-static void bench_rate(harness_t *h)
+/* get_route requests per second over CONNS connections to port. */
+static double rate_of(int port)
 {
     pthread_t t[CONNS];
     rate_arg_t a[CONNS];
     uint64_t total = 0, t0 = dns_client_now_ms(), until = t0 + RATE_SECONDS * 1000;
 
     for (int i = 0; i < CONNS; i++) {
-        a[i] = (rate_arg_t){harness_port(h, 0), (unsigned)i * 7919u + 1, until, 0};
+        a[i] = (rate_arg_t){port, (unsigned)i * 7919u + 1, until, 0};
         pthread_create(&t[i], NULL, rate_thread, &a[i]);
     }
     for (int i = 0; i < CONNS; i++) {
         pthread_join(t[i], NULL);
         total += a[i].done;
     }
-    printf("dns: get_route, %d connections, one request in flight each: %.0f req/s "
-           "(%" PRIu64 " in %.1f s)\n",
-           CONNS, total * 1000.0 / (double)(dns_client_now_ms() - t0), total,
-           (dns_client_now_ms() - t0) / 1000.0);
+    return total * 1000.0 / (double)(dns_client_now_ms() - t0);
+}
+
+/* The baseline's table, read pair by pair from the daemon's own SELECT. */
+typedef struct route_reader {
+    MYSQL_RES *res;
+    MYSQL_ROW row; /* read ahead: the first row of the next pair */
+} route_reader_t;
+
+static size_t next_route(void *ctx, int32_t *ret_modid, int32_t *ret_cmdid, int32_t *ret_ips,
+                         int32_t *ret_ports)
+{
+    route_reader_t *r = ctx;
+    size_t n = 0;
+
+    if (!r->row)
+        r->row = mysql_fetch_row(r->res);
+    if (!r->row)
+        return 0;
+    *ret_modid = (int32_t)strtol(r->row[0], NULL, 10);
+    *ret_cmdid = (int32_t)strtol(r->row[1], NULL, 10);
+    do {
+        if (n < BASELINE_DNS_MAX_HOSTS) {
+            ret_ips[n] = (int32_t)strtoul(r->row[2], NULL, 10);
+            ret_ports[n] = (int32_t)strtol(r->row[3], NULL, 10);
+            n++;
+        }
+        r->row = mysql_fetch_row(r->res);
+    } while (r->row && (int32_t)strtol(r->row[0], NULL, 10) == *ret_modid &&
+             (int32_t)strtol(r->row[1], NULL, 10) == *ret_cmdid);
+    return n;
+}
+
+static baseline_dns_t *baseline_start(void)
+{
+    route_reader_t r = {0};
+    baseline_dns_t *b = NULL;
+    lars_db_error_t e;
+    MYSQL *conn;
+
+    if (lars_db_connect(&db.settings, &conn, &e) < 0)
+        return NULL;
+    if (mysql_query(conn, "SELECT modid, cmdid, serverip, serverport FROM RouteData "
+                          "ORDER BY modid, cmdid") == 0 &&
+        (r.res = mysql_use_result(conn))) {
+        if (baseline_dns_new(next_route, &r, PAIRS / 1000 + 1, 1000, DNS_THREADS, &b) < 0)
+            b = NULL;
+        while (mysql_fetch_row(r.res))
+            ;
+        mysql_free_result(r.res);
+    }
+    lars_db_free(conn);
+    return b;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+static void bench_rate(harness_t *h)
+{
+    double dns[RATE_ROUNDS], base[RATE_ROUNDS], ratio[RATE_ROUNDS];
+    baseline_dns_t *b = baseline_start();
+
+    if (!b) {
+        printf("dns: get_route baseline server did not start\n");
+        return;
+    }
+    for (int i = 0; i < RATE_ROUNDS; i++) {
+        /* Alternate who goes first: both share the machine's moment. */
+        if (i % 2 == 0) {
+            dns[i] = rate_of(harness_port(h, 0));
+            base[i] = rate_of(baseline_dns_port(b));
+        } else {
+            base[i] = rate_of(baseline_dns_port(b));
+            dns[i] = rate_of(harness_port(h, 0));
+        }
+        ratio[i] = base[i] > 0 ? dns[i] / base[i] : 0;
+        printf("dns: get_route round %d: lars-dns %.0f req/s, baseline %.0f req/s, ratio %.2f\n",
+               i + 1, dns[i], base[i], ratio[i]);
+    }
+    baseline_dns_free(b);
+    qsort(dns, RATE_ROUNDS, sizeof(double), cmp_double);
+    qsort(base, RATE_ROUNDS, sizeof(double), cmp_double);
+    qsort(ratio, RATE_ROUNDS, sizeof(double), cmp_double);
+    printf("dns: get_route, %d connections, one request in flight each: %.0f req/s; baseline, "
+           "a bare-epoll server with %d threads answering pre-encoded frames: %.0f req/s; ratio "
+           "%.3f (medians of %d rounds of %d s; ratio = median of per-round ratios)\n",
+           CONNS, dns[RATE_ROUNDS / 2], DNS_THREADS, base[RATE_ROUNDS / 2], ratio[RATE_ROUNDS / 2],
+           RATE_ROUNDS, RATE_SECONDS);
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -6,7 +6,8 @@
 # A RESULT line is
 #   RESULT bench=B metric=M value=V baseline=B ratio=R target=">=0.9" unit=U note="..."
 # with "-" for what does not apply. The target applies to the ratio when
-# there is one, else to the value; "-" means no target. A value of FAILED
+# there is one, else to the value (target="value<=600" applies it to the
+# value all the same); "-" means no target. A value of FAILED
 # marks a benchmark that did not finish.
 set -u
 log=$1 out=$2 load_before=$3 load_after=$4 mode=${5:-full} secs=${6:-?}
@@ -56,6 +57,7 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
         subj = (r != "-" && r != "") ? r : v
         gsub(/\|/, "/", n)
         tt = t; if (tt != "-" && tt != "") tt = tt ((r != "-" && r != "") ? " (ratio)" : "")
+        if (t ~ /^value/) { t = substr(t, 6); subj = v; tt = t " (value)" }
         printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", b, m, dash(v), dash(base), dash(r), dash(tt), met(t, subj), dash(u), dash(n)
     }'
     echo

@@ -5,6 +5,6 @@
 bench-dns: $(BUILD)/bench/bench_dns $(BIN)/lars-dns
 	@LARS_BUILD=$(abspath $(BUILD)) bench/dns-results.sh $(BUILD)/bench/bench_dns
 
-$(BUILD)/bench/bench_dns: $(OBJ)/bench/bench_dns.o $$(TEST_ARCHIVES)
+$(BUILD)/bench/bench_dns: $(OBJ)/bench/bench_dns.o $(OBJ)/bench/baseline_dns.o $$(TEST_ARCHIVES)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(TEST_ARCHIVES) -Wl,--end-group $(PKG_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $< $(OBJ)/bench/baseline_dns.o -Wl,--start-group $(TEST_ARCHIVES) -Wl,--end-group $(PKG_LIBS) -lm
