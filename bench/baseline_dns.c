@@ -2,10 +2,12 @@
  * Baseline for the get_route rate of bench-dns: the least a route server
  * can do. Every pair's GetRouteResponse frame is encoded once from the
  * routes the daemon serves (the same SELECT); `threads` threads, each with
- * its own epoll instance, accept from one listening socket (EPOLLEXCLUSIVE)
- * and answer each GetRouteRequest by writing the stored frame. No reactor,
- * no snapshots, no subscriptions, no limits: the figure lars-dns is
- * measured against.
+ * its own epoll instance, share one listening socket (EPOLLEXCLUSIVE); the
+ * thread that accepts hands the connection to the next thread round-robin,
+ * as lars-dns' accept loop spreads connections over its workers, so neither
+ * side gains from an uneven spread. Each GetRouteRequest is answered by
+ * writing the stored frame. No reactor, no snapshots, no subscriptions, no
+ * limits: the figure lars-dns is measured against.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -31,14 +34,24 @@ typedef struct frame {
     uint32_t len;
 } frame_t;
 
+typedef struct worker {
+    struct baseline_dns *b;
+    int ep; /* this thread's epoll; a connection belongs to the thread that
+             * polls it */
+    pthread_t thread;
+} worker_t;
+
+/* Built before the threads start and read-only while they run, except
+ * next and stop. */
 struct baseline_dns {
     int listen_fd, port;
-    unsigned nthreads;
-    pthread_t *threads;
+    unsigned nworkers, nstarted;
+    worker_t *workers;
     frame_t *frames; /* by modid * cmdid_span + cmdid */
     int32_t modid_max, cmdid_span;
     frame_t empty;
-    volatile int stop;
+    atomic_uint next; /* the worker the next accepted connection goes to */
+    atomic_int stop;
 };
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -147,32 +160,41 @@ static int serve(const baseline_dns_t *b, conn_t *c)
     return 0;
 }
 
+/* Accepts one connection and gives it to the next thread's epoll. */
+static void accept_one(baseline_dns_t *b)
+{
+    int fd = accept4(b->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+    struct epoll_event ev = {.events = EPOLLIN};
+    conn_t *c;
+
+    if (fd < 0)
+        return;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        goto out_close_fd;
+    c->fd = fd;
+    ev.data.ptr = c;
+    if (epoll_ctl(b->workers[atomic_fetch_add(&b->next, 1) % b->nworkers].ep, EPOLL_CTL_ADD, fd,
+                  &ev) == 0)
+        return;
+    free(c);
+out_close_fd:
+    close(fd);
+}
+
 static void *thread_main(void *arg)
 {
-    baseline_dns_t *b = arg;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL}, evs[MAX_EVENTS];
-    int ep = epoll_create1(EPOLL_CLOEXEC);
+    worker_t *w = arg;
+    baseline_dns_t *b = w->b;
+    struct epoll_event evs[MAX_EVENTS];
 
-    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, b->listen_fd, &ev) < 0)
-        return NULL;
-    while (!b->stop) {
-        int n = epoll_wait(ep, evs, MAX_EVENTS, 100);
+    while (!atomic_load(&b->stop)) {
+        int n = epoll_wait(w->ep, evs, MAX_EVENTS, 100);
         for (int i = 0; i < n; i++) {
             conn_t *c = evs[i].data.ptr;
             if (!c) {
-                int fd = accept4(b->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                int one = 1;
-                if (fd < 0)
-                    continue;
-                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-                c = calloc(1, sizeof(*c));
-                if (!c) {
-                    close(fd);
-                    continue;
-                }
-                c->fd = fd;
-                struct epoll_event cev = {.events = EPOLLIN, .data.ptr = c};
-                epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
+                accept_one(b);
             } else if (serve(b, c) < 0) {
                 close(c->fd);
                 free(c);
@@ -181,7 +203,6 @@ static void *thread_main(void *arg)
     }
     /* Connections still open at the stop are the bench's own: it closed
      * them already; their memory goes with the process. */
-    close(ep);
     return NULL;
 }
 
@@ -216,11 +237,23 @@ int baseline_dns_new(baseline_dns_route_fn next, void *ctx, int32_t modid_max, i
         getsockname(b->listen_fd, (struct sockaddr *)&sa, &slen) < 0)
         goto fail;
     b->port = ntohs(sa.sin_port);
-    b->threads = calloc(threads, sizeof(*b->threads));
-    if (!b->threads)
+    if (threads == 0 || !(b->workers = calloc(threads, sizeof(*b->workers))))
         goto fail;
-    for (; b->nthreads < threads; b->nthreads++)
-        if (pthread_create(&b->threads[b->nthreads], NULL, thread_main, b) != 0)
+    for (; b->nworkers < threads; b->nworkers++) {
+        worker_t *w = &b->workers[b->nworkers];
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL};
+        w->b = b;
+        w->ep = epoll_create1(EPOLL_CLOEXEC);
+        if (w->ep < 0)
+            goto fail;
+        if (epoll_ctl(w->ep, EPOLL_CTL_ADD, b->listen_fd, &ev) < 0) {
+            close(w->ep);
+            goto fail;
+        }
+    }
+    for (; b->nstarted < b->nworkers; b->nstarted++)
+        if (pthread_create(&b->workers[b->nstarted].thread, NULL, thread_main,
+                           &b->workers[b->nstarted]) != 0)
             goto fail;
     *ret = b;
     return 0;
@@ -240,9 +273,11 @@ void baseline_dns_free(baseline_dns_t *b)
 
     if (!b)
         return;
-    b->stop = 1;
-    for (unsigned i = 0; i < b->nthreads; i++)
-        pthread_join(b->threads[i], NULL);
+    atomic_store(&b->stop, 1);
+    for (unsigned i = 0; i < b->nstarted; i++)
+        pthread_join(b->workers[i].thread, NULL);
+    for (unsigned i = 0; i < b->nworkers; i++)
+        close(b->workers[i].ep);
     if (b->listen_fd > 0)
         close(b->listen_fd);
     nframes = b->frames ? (size_t)(b->modid_max + 1) * (size_t)b->cmdid_span : 0;
@@ -250,6 +285,6 @@ void baseline_dns_free(baseline_dns_t *b)
         free(b->frames[i].p);
     free(b->frames);
     free(b->empty.p);
-    free(b->threads);
+    free(b->workers);
     free(b);
 }

@@ -6,7 +6,9 @@
  * RSS, the get_route rate over 16 connections next to a bare-epoll server
  * answering from pre-encoded frames (bench/baseline_dns.c, same run,
  * alternating rounds), and push latency from a committed route change to
- * the subscribed client. Prints, asserts nothing.
+ * the subscribed client. Prints, asserts nothing. BENCH_ROUNDS and
+ * BENCH_SECONDS change the rate phase's 5 rounds of 2 s (run-all.sh sets
+ * them for BENCH_QUICK=1).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -25,14 +27,23 @@
 #define HOSTS           10
 #define ROWS_PER_INSERT 5000
 #define CONNS           16
-#define RATE_SECONDS    2
-#define RATE_ROUNDS     5
-#define DNS_THREADS     4 /* lars-dns' default worker loops */
+#define MAX_ROUNDS      15
+#define DNS_THREADS     4   /* lars-dns' worker loops, and the baseline's threads */
+#define POLL_MS         100 /* version_poll_ms, the push latency's baseline */
 #define PUSH_SAMPLES    20
 #define PUSH_BUDGET_MS  120000
 #define FULL_RELOADS    5
 
 static test_mariadb_t db;
+static int rate_rounds = 5, rate_seconds = 2; /* BENCH_ROUNDS, BENCH_SECONDS */
+
+static int env_int(const char *name, int def, int lo, int hi)
+{
+    const char *v = getenv(name);
+    int n = v && *v ? atoi(v) : def;
+
+    return n < lo ? lo : n > hi ? hi : n;
+}
 
 static int load_routes(void)
 {
@@ -127,7 +138,7 @@ static double rate_of(int port)
 {
     pthread_t t[CONNS];
     rate_arg_t a[CONNS];
-    uint64_t total = 0, t0 = dns_client_now_ms(), until = t0 + RATE_SECONDS * 1000;
+    uint64_t total = 0, t0 = dns_client_now_ms(), until = t0 + (uint64_t)rate_seconds * 1000;
 
     for (int i = 0; i < CONNS; i++) {
         a[i] = (rate_arg_t){port, (unsigned)i * 7919u + 1, until, 0};
@@ -201,14 +212,14 @@ static int cmp_double(const void *a, const void *b)
 
 static void bench_rate(harness_t *h)
 {
-    double dns[RATE_ROUNDS], base[RATE_ROUNDS], ratio[RATE_ROUNDS];
+    double dns[MAX_ROUNDS], base[MAX_ROUNDS], ratio[MAX_ROUNDS];
     baseline_dns_t *b = baseline_start();
 
     if (!b) {
         printf("dns: get_route baseline server did not start\n");
         return;
     }
-    for (int i = 0; i < RATE_ROUNDS; i++) {
+    for (int i = 0; i < rate_rounds; i++) {
         /* Alternate who goes first: both share the machine's moment. */
         if (i % 2 == 0) {
             dns[i] = rate_of(harness_port(h, 0));
@@ -222,14 +233,14 @@ static void bench_rate(harness_t *h)
                i + 1, dns[i], base[i], ratio[i]);
     }
     baseline_dns_free(b);
-    qsort(dns, RATE_ROUNDS, sizeof(double), cmp_double);
-    qsort(base, RATE_ROUNDS, sizeof(double), cmp_double);
-    qsort(ratio, RATE_ROUNDS, sizeof(double), cmp_double);
+    qsort(dns, (size_t)rate_rounds, sizeof(double), cmp_double);
+    qsort(base, (size_t)rate_rounds, sizeof(double), cmp_double);
+    qsort(ratio, (size_t)rate_rounds, sizeof(double), cmp_double);
     printf("dns: get_route, %d connections, one request in flight each: %.0f req/s; baseline, "
            "a bare-epoll server with %d threads answering pre-encoded frames: %.0f req/s; ratio "
            "%.3f (medians of %d rounds of %d s; ratio = median of per-round ratios)\n",
-           CONNS, dns[RATE_ROUNDS / 2], DNS_THREADS, base[RATE_ROUNDS / 2], ratio[RATE_ROUNDS / 2],
-           RATE_ROUNDS, RATE_SECONDS);
+           CONNS, dns[rate_rounds / 2], DNS_THREADS, base[rate_rounds / 2], ratio[rate_rounds / 2],
+           rate_rounds, rate_seconds);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -273,9 +284,9 @@ static void bench_push(harness_t *h)
         return;
     }
     qsort(lat, (size_t)n, sizeof(lat[0]), cmp_u64);
-    printf("dns: push latency, commit to subscriber (version_poll_ms 100, incremental reload "
+    printf("dns: push latency, commit to subscriber (version_poll_ms %d, incremental reload "
            "of the changed pair): p50 %" PRIu64 " ms, p99 %" PRIu64 " ms (%d samples)\n",
-           lat[n / 2], lat[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1], n);
+           POLL_MS, lat[n / 2], lat[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1], n);
 }
 
 /* SIGHUP forces a full reload; each is awaited through its STATUS line. */
@@ -292,11 +303,13 @@ int main(void)
 {
     const char *build = getenv("LARS_BUILD");
     char bin[256], conf[256];
-    harness_t *h;
+    harness_t *h = NULL;
     uint64_t t0;
     long first_ms;
     FILE *f;
 
+    rate_rounds = env_int("BENCH_ROUNDS", rate_rounds, 1, MAX_ROUNDS);
+    rate_seconds = env_int("BENCH_SECONDS", rate_seconds, 1, 60);
     if (test_mariadb_start(&db) < 0)
         return 1;
     t0 = dns_client_now_ms();
@@ -310,7 +323,14 @@ int main(void)
     snprintf(bin, sizeof(bin), "%s/bin/lars-dns", build ? build : "build");
     snprintf(conf, sizeof(conf), "%s/lars-dns.conf", db.dir);
     f = fopen(conf, "w");
-    fprintf(f, "version_poll_ms = 100;\nreload_interval_s = 3600;\nlog_level = \"notice\";\n");
+    if (!f) {
+        printf("dns: cannot write %s\n", conf);
+        goto out;
+    }
+    fprintf(f,
+            "threads = %d;\nversion_poll_ms = %d;\nreload_interval_s = 3600;\n"
+            "log_level = \"notice\";\n",
+            DNS_THREADS, POLL_MS);
     test_mariadb_conf_snippet(&db, f);
     fclose(f);
 
