@@ -8,7 +8,7 @@
 #
 # Daemons go to $(SBINDIR) (units/module.mk), tools to $(BINDIR). The DB
 # password file /etc/lars/db-password is not installed here: the packages
-# create it (see packaging/README-operations.md).
+# create it (see docs/operations.md).
 LARS_VERSION   ?= $(LIBLARS_VERSION)
 MANDIR         ?= $(DATADIR)/man
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
