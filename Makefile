@@ -3,6 +3,7 @@
 #
 #   make              build everything into build/ (programs in build/bin)
 #   make check        install missing Debian packages, build, run all tests
+#   make check-unit | check-integration | check-system   the same, one tier
 #   make SANITIZE=1 check   the same under ASan+UBSan (objects in build/sanitize)
 #   make bench        run every benchmark
 
@@ -48,7 +49,8 @@ TEST_HELPERS :=
 TEST_ARCHIVES :=
 GEN_HEADERS :=
 
-.PHONY: all check check-build test deps clean bench fuzz demo install format
+.PHONY: all check check-build check-unit check-integration check-system test deps clean bench \
+	fuzz demo install format
 all:
 
 # Rules in module.mk files may name $$(TEST_ARCHIVES) as prerequisites: the
@@ -66,6 +68,7 @@ include $(wildcard tools/*/module.mk bench/module.mk units/module.mk)
 include $(wildcard packaging/module.mk)
 include $(wildcard fuzz/module.mk)
 include $(wildcard demo/module.mk)
+include harness/module.mk
 include tests/module.mk
 
 all: $(PROGRAMS)
@@ -75,7 +78,8 @@ $(OBJ)/%.o: %.c | $(GEN_HEADERS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Every test links every archive; the linker takes only what a test uses.
-$(BUILD)/tests/test_%: $(OBJ)/tests/test_%.o $(TEST_ARCHIVES)
+# TEST_PROGS: $(BUILD)/tests/TIER/test_* (tests/module.mk).
+$(TEST_PROGS): $(BUILD)/tests/%: $(OBJ)/tests/%.o $(TEST_ARCHIVES)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(TEST_ARCHIVES) -Wl,--end-group $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
@@ -86,6 +90,12 @@ check:
 	@scripts/install-deps.sh
 	@$(MAKE) --no-print-directory check-build
 	@BUILD=$(BUILD) tests/run-tests.sh
+
+# One tier: its tests and the programs and helpers they start.
+check-unit check-integration check-system: check-%:
+	@scripts/install-deps.sh
+	@$(MAKE) --no-print-directory all $(TEST_PROGS_$*) $(TEST_HELPERS)
+	@BUILD=$(BUILD) tests/run-tests.sh --tier $*
 
 test: check-build
 	@BUILD=$(BUILD) tests/run-tests.sh

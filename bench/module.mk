@@ -1,24 +1,15 @@
-# bench: benchmark programs (build/bench/) and the targets that run them.
-# `make bench-reactor` compares an echo server on libreactor with a minimal
-# bare-epoll one, both driven by the same load generator in the same run.
+# bench: one folder per component, each with its programs, scripts and
+# module.mk: bench/reactor (libreactor echo against bare epoll), bench/dns,
+# bench/agent, bench/reporter. Programs are built to $(BUILD)/bench/ and
+# with check-build, so that they keep compiling. Every figure is measured
+# next to a baseline in the same run.
 # `make bench` runs bench-reactor, bench-dns, bench-agent and bench-reporter
 # one after the other (bench/run-all.sh) and regenerates bench/RESULTS.md
 # from their RESULT lines (bench/collect.sh); BENCH_QUICK=1 for a short
 # smoke run, BENCH_ONLY="agent reporter" for a subset.
 BENCH_BIN := $(BUILD)/bench
-BENCH_REACTOR_PROGS := $(BENCH_BIN)/echo_reactor $(BENCH_BIN)/echo_epoll $(BENCH_BIN)/loadgen
 
-$(BENCH_REACTOR_PROGS): $(BENCH_BIN)/%: $(OBJ)/bench/%.o $(LIB)/libreactor.a
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB)/libreactor.a
-
-# Built with the tests, so that they keep compiling (bench_dns' rule is in
-# daemons/dns/bench.mk).
-check-build: $(BENCH_REACTOR_PROGS) $(BUILD)/bench/bench_dns
-
-.PHONY: bench-reactor
-bench-reactor: $(BENCH_REACTOR_PROGS)
-	@BENCH_BIN=$(BENCH_BIN) bench/reactor-bench.sh
+include $(wildcard bench/*/module.mk)
 
 .PHONY: bench
 bench: all

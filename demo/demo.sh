@@ -21,7 +21,7 @@ DEMO_DIR=${LARS_DEMO_DIR:-$BUILD/demo}
 RUN=$DEMO_DIR/run
 LOGS=$DEMO_DIR/logs
 LARS_RUN=$BUILD/demo/lars-run
-DB_HELPER=$BUILD/tests/progs/test-mariadb
+DB_HELPER=$BUILD/harness/progs/test-mariadb
 LARS=$BUILD/bin/lars
 LARSCTL=$BUILD/bin/larsctl
 

@@ -1,6 +1,6 @@
 /*
  * lars-run: a command-line front end to the daemon test harness
- * (tests/lib/harness.h) for `make demo`. It starts one daemon the way
+ * (harness/harness.h) for `make demo`. It starts one daemon the way
  * systemd would (sockets as fds 3.., LISTEN_FDS/LISTEN_FDNAMES, a private
  * NOTIFY_SOCKET), waits for READY=1, records every notification, and stays
  * until SIGTERM/SIGINT, which it forwards to the daemon (SIGKILL after a
@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/lib/harness.h"
+#include "harness/harness.h"
 
 #define STOP_TIMEOUT_MS 5000
 #define TICK_NS         (100 * 1000 * 1000L)

@@ -4,13 +4,13 @@
 # stops what an interrupted demo left. demo/lars-run.c is the harness's
 # command-line front end the script starts each daemon with.
 DEMO_RUN := $(BUILD)/demo/lars-run
-DEMO_DB  := $(BUILD)/tests/progs/test-mariadb
+DEMO_DB  := $(BUILD)/harness/progs/test-mariadb
 
 $(DEMO_RUN): $(OBJ)/demo/lars-run.o $$(TEST_ARCHIVES)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(TEST_ARCHIVES) -Wl,--end-group $(PKG_LIBS) -lm
 
-# tests/test_demo.sh runs the demo too.
+# tests/system/test_demo.sh runs the demo too.
 TEST_HELPERS += $(DEMO_RUN)
 
 # Builds in parallel unless the user chose -j himself.

@@ -2,7 +2,7 @@
  * Fuzz targets of the parsers: every one is a plain function that takes one
  * input and returns 0, so the same code runs under libFuzzer (make fuzz, one
  * binary per target, see entry.c) and in the normal test build
- * (tests/test_fuzz_regressions.c replays seeds and saved crash inputs).
+ * (tests/unit/test_fuzz_regressions.c replays seeds and saved crash inputs).
  *
  * A target checks invariants beyond "does not crash" (decoders agree with
  * protobuf-c, frames re-encode identically, ...); a broken invariant calls

@@ -1,6 +1,6 @@
 # fuzz: one libFuzzer target per parser (see fuzz/fuzz.h). The targets are
 # plain functions collected in libfuzztargets.a, which every test links like
-# any archive (tests/test_fuzz_regressions.c replays seeds and saved crash
+# any archive (tests/unit/test_fuzz_regressions.c replays seeds and saved crash
 # inputs in the normal build). `make fuzz` builds them again with clang,
 # libFuzzer, ASan and UBSan in build/fuzz and runs each target for
 # FUZZ_SECONDS (default 30); new crashes land in build/fuzz/crashes/<target>/.

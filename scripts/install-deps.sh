@@ -8,7 +8,7 @@ set -eu
 PKGS="make gcc clang pkg-config protobuf-c-compiler libprotobuf-c-dev
 libsystemd-dev libmariadb-dev libconfig-dev libcmocka-dev
 mariadb-server mariadb-client systemd iproute2 procps"
-# Packaging (make deb/rpm) and tests/test_systemd_container.sh.
+# Packaging (make deb/rpm) and tests/system/test_systemd_container.sh.
 PKGS="$PKGS debhelper dpkg-dev rpm lintian help2man debootstrap systemd-container"
 # `install-deps.sh fuzz` (make fuzz): libFuzzer for clang as well.
 if [ "${1:-}" = fuzz ]; then

@@ -1,16 +1,22 @@
-# tests: every tests/test_*.c becomes $(BUILD)/tests/test_*, linked against
-# all archives (see the generic rule in the Makefile). tests/lib holds the
-# shared test helpers (daemon harness, private MariaDB, TAP for shell tests).
-TEST_SRCS := $(wildcard tests/test_*.c)
-TEST_PROGS += $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# tests, in three tiers, each a folder:
+#   tests/unit/         pure modules: no daemon, no MariaDB
+#   tests/integration/  one real component with its real dependencies (a
+#                       daemon and a private MariaDB, liblars, larsctl, ...)
+#   tests/system/       several daemons end to end, network namespaces, the
+#                       demo, packages, units, a booted systemd
+# Every tests/TIER/test_*.c becomes $(BUILD)/tests/TIER/test_*, linked against
+# all archives (see the generic rule in the Makefile); tests/TIER/test_*.sh
+# run as they are. tests/run-tests.sh runs them (--tier TIER for one tier).
+TEST_TIERS := unit integration system
 
-TESTLIB_SRCS := $(wildcard tests/lib/*.c)
-TESTLIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(TESTLIB_SRCS))
-ifneq ($(TESTLIB_SRCS),)
-$(LIB)/liblarstest.a: $(TESTLIB_OBJS)
-	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
-TEST_ARCHIVES := $(LIB)/liblarstest.a $(TEST_ARCHIVES)
+$(foreach t,$(TEST_TIERS),$(eval TEST_PROGS_$(t) := \
+	$(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/$(t)/test_*.c))))
+TEST_PROGS += $(foreach t,$(TEST_TIERS),$(TEST_PROGS_$(t)))
+
+# A test outside the tiers would silently not run.
+TEST_UNTIERED := $(wildcard tests/test_*.c tests/test_*.sh)
+ifneq ($(TEST_UNTIERED),)
+$(error $(TEST_UNTIERED): move to tests/unit, tests/integration or tests/system)
 endif
 
 # tests/progs/NAME.c: helper programs that tests start (not tests themselves),

@@ -18,5 +18,3 @@ $(BIN)/lars-agent: $(OBJ)/daemons/agent/main.o $(LIB)/libagent.a $(LIB)/liblarsc
 
 PROGRAMS += $(BIN)/lars-agent
 endif
-
-include daemons/agent/bench.mk

@@ -17,5 +17,3 @@ $(BIN)/lars-dns: $(OBJ)/daemons/dns/main.o $(LIB)/libdns.a $(LIB)/liblarscommon.
 
 PROGRAMS += $(BIN)/lars-dns
 endif
-
-include daemons/dns/bench.mk

@@ -15,5 +15,3 @@ $(BIN)/lars-reporter: $(OBJ)/daemons/reporter/main.o $(LIB)/libreporter.a $(LIB)
 
 TEST_ARCHIVES += $(LIB)/libreporter.a
 PROGRAMS += $(BIN)/lars-reporter
-
-include daemons/reporter/bench.mk

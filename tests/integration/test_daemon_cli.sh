@@ -1,0 +1,57 @@
+#!/bin/bash
+# The command line every daemon shares (SPEC §10): --help, --version,
+# --check-config with defaults and with broken files (exit 78 naming file,
+# line and key), and the tools' --help texts.
+set -u
+cd "$(dirname "$0")/../.."
+bin=${LARS_BUILD:-$PWD/${BUILD:-build}}/bin
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+check() { # name, condition...
+    local name=$1; shift
+    n=$((n + 1))
+    if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fi
+}
+expect() { # status, file-of-output, regex, command...
+    local want=$1 out=$2 re=$3; shift 3
+    "$@" >"$out" 2>&1
+    local rc=$?
+    [ "$rc" -eq "$want" ] || { echo "# exit $rc, wanted $want: $*"; sed 's/^/# /' "$out"; return 1; }
+    grep -qE -- "$re" "$out" || { echo "# output lacks /$re/: $*"; sed 's/^/# /' "$out"; return 1; }
+}
+
+printf 'log_level = "info";\nmax_conns = ;\n' >"$tmp/syntax.conf"
+printf '\nlog_level = "verbose";\n' >"$tmp/level.conf"
+printf 'no_such_key = 1;\n' >"$tmp/unknown.conf"
+
+for d in lars-dns lars-reporter lars-agent; do
+    key=threads
+    [ "$d" = lars-agent ] && key=base_port
+    printf '%s = "four";\n' "$key" >"$tmp/type.conf"
+    check "$d --help" expect 0 "$tmp/o" "--check-config" "$bin/$d" --help
+    check "$d --version" expect 0 "$tmp/o" "[0-9]+\.[0-9]+" "$bin/$d" --version
+    check "$d --check-config with defaults prints the settings" \
+        expect 0 "$tmp/o" "log_level" "$bin/$d" -c /dev/null --check-config
+    check "$d rejects a wrong type with file, line and key (78)" \
+        expect 78 "$tmp/o" "type.conf:1: $key" "$bin/$d" -c "$tmp/type.conf" --check-config
+    check "$d rejects a syntax error with file and line (78)" \
+        expect 78 "$tmp/o" "syntax.conf:2" "$bin/$d" -c "$tmp/syntax.conf" --check-config
+    check "$d rejects an unknown log level (78)" \
+        expect 78 "$tmp/o" "level.conf:2: log_level" "$bin/$d" -c "$tmp/level.conf" --check-config
+    check "$d warns about an unknown key and goes on" \
+        expect 0 "$tmp/o" "no_such_key" "$bin/$d" -c "$tmp/unknown.conf" --check-config
+    check "$d fails on a missing explicit config (78)" \
+        expect 78 "$tmp/o" "nonexistent" "$bin/$d" -c "$tmp/nonexistent.conf" --check-config
+done
+check "lars --help documents every command" \
+    expect 0 "$tmp/o" "get-host.*" "$bin/lars" --help
+for c in get-host get-route report simulate bench; do
+    check "lars --help mentions $c" grep -q -- "$c" "$tmp/o"
+done
+check "larsctl --help documents commands and exit codes" \
+    expect 0 "$tmp/o" "route add" "$bin/larsctl" --help
+for c in "route del" "route list" "route import" "version" "status" "69"; do
+    check "larsctl --help mentions $c" grep -q -- "$c" "$tmp/o"
+done
+echo "1..$n"
