@@ -1,11 +1,14 @@
 /*
- * Shared main() scaffolding (see daemon.h): command line, config with log
- * level, and signals as events of the main loop.
+ * The daemons' shared life cycle (see daemon.h): command line, config with
+ * log level, sockets, main loop, signals as events of that loop, watchdog,
+ * STATUS= timer and the systemd notifications, around a table of operations.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +18,39 @@
 #include "daemons/common/daemon.h"
 #include "daemons/common/log.h"
 
+#define STATUS_MAX 1000
+
+struct lars_daemon {
+    const lars_daemon_ops_t *ops;
+    void *app;
+    char config_path[PATH_MAX];
+    bool config_given; /* -c: the file must exist */
+    bool check_config;
+    rx_loop_t *loop;
+    lars_signals_t *signals;
+    lars_sd_watchdog_t *wd;
+    rx_timer_t *status_timer;
+    bool started; /* ops->start ran: ops->free must run */
+    bool ready;
+};
+
+int lars_daemon_error_at(int err, const char *file, int line, const char *func, const char *fmt,
+                         ...)
+{
+    char msg[768];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (lars_log_enabled(LOG_ERR))
+        lars_log_full(LOG_ERR, NULL, file, line, func, "%s: %s", msg, strerror(-err));
+    return err;
+}
+
 /* ------------------------------------------------------ command line -- */
 
-static void usage(FILE *out, const lars_daemon_info_t *info)
+static void usage(FILE *out, const lars_daemon_ops_t *ops)
 {
     fprintf(out,
             "Usage: %s [-c FILE] [--check-config] [--version] [--help]\n"
@@ -28,8 +61,7 @@ static void usage(FILE *out, const lars_daemon_info_t *info)
             "                      settings, exit 0 (valid) or %d (invalid)\n"
             "  -V, --version       print the version\n"
             "  -h, --help          print this help\n",
-            info->name, info->summary ? info->summary : "", LARS_CONF_DIR, info->name,
-            LARS_EX_CONFIG);
+            ops->name, ops->summary ? ops->summary : "", LARS_CONF_DIR, ops->name, LARS_EX_CONFIG);
 }
 
 enum { OPT_CHECK_CONFIG = 0x100 };
@@ -57,18 +89,18 @@ static int parse_args(lars_daemon_t *d, int argc, char **argv)
             d->check_config = true;
             break;
         case 'V':
-            printf("%s %s\n", d->info->name, LARS_VERSION);
+            printf("%s %s\n", d->ops->name, LARS_VERSION);
             return 0;
         case 'h':
-            usage(stdout, d->info);
+            usage(stdout, d->ops);
             return 0;
         default:
-            usage(stderr, d->info);
+            usage(stderr, d->ops);
             return LARS_EX_USAGE;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", d->info->name, argv[optind]);
+        fprintf(stderr, "%s: unexpected argument '%s'\n", d->ops->name, argv[optind]);
         return LARS_EX_USAGE;
     }
     return -1;
@@ -81,10 +113,10 @@ static void warn_unknown_key(const char *file, int line, const char *key, void *
     lars_log(LOG_WARNING, "%s:%d: %s: unknown key, ignored", file, line, key);
 }
 
-static void apply_log_level(const lars_daemon_t *d, const void *settings)
+static void apply_log_level(const lars_daemon_ops_t *ops, const void *settings)
 {
-    for (size_t i = 0; i < d->info->nkeys; i++) {
-        const lars_conf_key_t *k = &d->info->keys[i];
+    for (size_t i = 0; i < ops->nkeys; i++) {
+        const lars_conf_key_t *k = &ops->keys[i];
         const char *v;
         int level;
 
@@ -97,54 +129,253 @@ static void apply_log_level(const lars_daemon_t *d, const void *settings)
     }
 }
 
-static int load_config(const lars_daemon_t *d, void *settings)
+/* Loads the file into `settings` and applies its log level; on failure
+ * ret_why says "FILE:LINE: KEY: message" (nothing is logged). */
+static int load_config(const lars_daemon_t *d, void *settings, char *ret_why, size_t size)
 {
+    const lars_daemon_ops_t *ops = d->ops;
     lars_conf_error_t err;
-    char line[1024];
     int r;
 
-    r = lars_conf_load(d->config_path, d->config_given, d->info->keys, d->info->nkeys, settings,
+    r = lars_conf_load(d->config_path, d->config_given, ops->keys, ops->nkeys, settings,
                        warn_unknown_key, NULL, &err);
     if (r < 0) {
-        lars_log(LOG_ERR, "%s", lars_conf_error_format(&err, line, sizeof(line)));
+        lars_conf_error_format(&err, ret_why, size);
         return r;
     }
-    apply_log_level(d, settings);
+    apply_log_level(ops, settings);
     return 0;
 }
 
-bool lars_daemon_init(lars_daemon_t *d, const lars_daemon_info_t *info, int argc, char **argv,
-                      void *settings, int *ret_status)
+/* Command line, logging and config. Returns -1 to run, or the exit status. */
+static int daemon_init(lars_daemon_t *d, int argc, char **argv)
 {
+    const lars_daemon_ops_t *ops = d->ops;
+    char why[1024];
     int status;
 
-    *d = (lars_daemon_t){.info = info};
-    snprintf(d->config_path, sizeof(d->config_path), "%s/%s.conf", LARS_CONF_DIR, info->name);
+    snprintf(d->config_path, sizeof(d->config_path), "%s/%s.conf", LARS_CONF_DIR, ops->name);
     status = parse_args(d, argc, argv);
-    if (status >= 0) {
-        *ret_status = status;
-        return false;
-    }
-    lars_log_init(info->name, LOG_INFO,
+    if (status >= 0)
+        return status;
+    lars_log_init(ops->name, LOG_INFO,
                   d->check_config ? LARS_LOG_TARGET_STDERR : LARS_LOG_TARGET_AUTO);
-    if (load_config(d, settings) < 0) {
-        *ret_status = LARS_EX_CONFIG;
-        return false;
+    if (load_config(d, ops->settings, why, sizeof(why)) < 0) {
+        lars_log(LOG_ERR, "%s", why);
+        return LARS_EX_CONFIG;
     }
     if (d->check_config) {
-        printf("# %s: effective settings of %s\n", d->config_path, info->name);
-        lars_conf_print(stdout, info->keys, info->nkeys, settings);
+        printf("# %s: effective settings of %s\n", d->config_path, ops->name);
+        lars_conf_print(stdout, ops->keys, ops->nkeys, ops->settings);
         fflush(stdout);
-        lars_conf_free(info->keys, info->nkeys, settings);
-        *ret_status = 0;
-        return false;
+        lars_conf_free(ops->keys, ops->nkeys, ops->settings);
+        return 0;
     }
-    return true;
+    return -1;
 }
 
-int lars_daemon_reload(const lars_daemon_t *d, void *settings)
+/* SIGHUP: the same file into a fresh struct, swapped in only if it loads
+ * and the daemon accepts it. */
+static void daemon_reload(lars_daemon_t *d)
 {
-    return load_config(d, settings);
+    const lars_daemon_ops_t *ops = d->ops;
+    char why[1024];
+    void *fresh;
+    int r;
+
+    fresh = calloc(1, ops->settings_size);
+    if (!fresh) {
+        lars_log(LOG_ERR, "cannot reload %s: out of memory; keeping the previous settings",
+                 d->config_path);
+        return;
+    }
+    r = load_config(d, fresh, why, sizeof(why));
+    if (r < 0)
+        lars_log(LOG_ERR, "%s; keeping the previous settings", why);
+    else if (ops->reload)
+        r = ops->reload(d->app, fresh);
+    if (r < 0) {
+        lars_conf_free(ops->keys, ops->nkeys, fresh);
+        apply_log_level(ops, ops->settings);
+    } else {
+        lars_conf_free(ops->keys, ops->nkeys, ops->settings);
+        memcpy(ops->settings, fresh, ops->settings_size);
+    }
+    free(fresh);
+}
+
+/* -------------------------------------------------- systemd protocol -- */
+
+static void status_text(lars_daemon_t *d, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    d->ops->status(d->app, buf, size);
+    /* A newline would start another assignment. */
+    for (char *p = buf; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+}
+
+static void notify_ready(lars_daemon_t *d)
+{
+    char buf[STATUS_MAX];
+
+    status_text(d, buf, sizeof(buf));
+    lars_sd_notifyf("READY=1\nSTATUS=%s", buf);
+}
+
+void lars_daemon_ready(lars_daemon_t *d)
+{
+    if (d->ready)
+        return;
+    d->ready = true;
+    notify_ready(d);
+}
+
+void lars_daemon_notify_status(lars_daemon_t *d)
+{
+    char buf[STATUS_MAX];
+
+    status_text(d, buf, sizeof(buf));
+    lars_sd_notify_status("%s", buf);
+}
+
+static void on_status_timer(rx_loop_t *loop, rx_timer_t *timer, void *arg)
+{
+    lars_daemon_notify_status(arg);
+}
+
+static void on_sighup(rx_loop_t *loop, int signo, void *arg)
+{
+    lars_daemon_t *d = arg;
+
+    lars_sd_notify_reloading();
+    lars_log(LOG_NOTICE, "reloading %s", d->config_path);
+    daemon_reload(d);
+    notify_ready(d);
+}
+
+static void on_sigusr1(rx_loop_t *loop, int signo, void *arg)
+{
+    lars_daemon_t *d = arg;
+
+    if (d->ops->dump_counters)
+        d->ops->dump_counters(d->app);
+}
+
+rx_loop_t *lars_daemon_loop(const lars_daemon_t *d)
+{
+    return d->loop;
+}
+
+lars_signals_t *lars_daemon_signals(const lars_daemon_t *d)
+{
+    return d->signals;
+}
+
+/* --------------------------------------------------------- life cycle -- */
+
+/* Hands the sockets systemd passed to start; closes what it left. */
+static int daemon_start_app(lars_daemon_t *d)
+{
+    lars_sd_fds_t fds;
+    unsigned left;
+    int r;
+
+    r = lars_sd_listen_fds(&fds);
+    if (r < 0)
+        return lars_daemon_error(r, "cannot read the sockets passed by systemd");
+    d->started = true;
+    r = d->ops->start(d->app, d, &fds);
+    left = lars_sd_fds_left(&fds);
+    if (r >= 0 && left > 0)
+        lars_log(LOG_WARNING, "ignoring %u extra sockets passed by systemd", left);
+    lars_sd_fds_free(&fds);
+    return r;
+}
+
+/* Every step up to READY=1 (or up to the wait for it). Logs its failure. */
+static int daemon_start(lars_daemon_t *d)
+{
+    int r;
+
+    d->loop = rx_loop_new();
+    if (!d->loop)
+        return lars_daemon_error(errno > 0 ? -errno : -ENOMEM, "cannot create the main loop");
+    /* Before start makes threads: they inherit the blocked signals. */
+    r = lars_signals_new(d->loop, &d->signals);
+    if (r < 0)
+        return lars_daemon_error(r, "cannot receive signals");
+    lars_signals_on(d->signals, SIGHUP, on_sighup, d);
+    lars_signals_on(d->signals, SIGUSR1, on_sigusr1, d);
+    r = daemon_start_app(d);
+    if (r < 0)
+        return r;
+    r = lars_sd_watchdog_new(d->loop, &d->wd);
+    if (r < 0)
+        return lars_daemon_error(r, "cannot set up the watchdog");
+    if (d->wd && d->ops->watch) {
+        r = d->ops->watch(d->app, d->wd);
+        if (r < 0)
+            return lars_daemon_error(r, "cannot put the worker loops under the watchdog");
+    }
+    d->status_timer =
+        rx_timer_add(d->loop, LARS_DAEMON_STATUS_MS, LARS_DAEMON_STATUS_MS, on_status_timer, d);
+    if (!d->status_timer)
+        return lars_daemon_error(-ENOMEM, "cannot arm the STATUS= timer");
+    if (!d->ops->ready_later)
+        lars_daemon_ready(d);
+    return 0;
+}
+
+/* Runs until SIGTERM/SIGINT, then stops the daemon gracefully. */
+static int daemon_run(lars_daemon_t *d)
+{
+    int r = rx_loop_run(d->loop);
+
+    lars_sd_notify_stopping();
+    lars_log(LOG_NOTICE, "stopping");
+    if (d->ops->stop)
+        d->ops->stop(d->app);
+    return r;
+}
+
+static void daemon_free(lars_daemon_t *d)
+{
+    const lars_daemon_ops_t *ops = d->ops;
+
+    if (d->loop)
+        rx_timer_cancel(d->loop, d->status_timer);
+    lars_sd_watchdog_free(d->wd);
+    if (d->started)
+        ops->free(d->app);
+    lars_signals_free(d->signals);
+    rx_loop_free(d->loop);
+    lars_conf_free(ops->keys, ops->nkeys, ops->settings);
+    rx_buf_pool_trim();
+}
+
+int lars_daemon_main(const lars_daemon_ops_t *ops, void *app, int argc, char **argv)
+{
+    lars_daemon_t d = {.ops = ops, .app = app};
+    int r;
+
+    r = daemon_init(&d, argc, argv);
+    if (r >= 0)
+        return r;
+    r = daemon_start(&d);
+    if (r < 0) {
+        daemon_free(&d);
+        return EXIT_FAILURE;
+    }
+    r = daemon_run(&d);
+    daemon_free(&d);
+    if (r < 0) {
+        lars_daemon_error(r, "main loop failed");
+        return EXIT_FAILURE;
+    }
+    lars_log(LOG_INFO, "stopped");
+    return EXIT_SUCCESS;
 }
 
 /* ----------------------------------------------------------- signals -- */

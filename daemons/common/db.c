@@ -196,8 +196,10 @@ static int connect_error(MYSQL *conn, const lars_db_settings_t *s, lars_db_error
     unsigned int code = mysql_errno(conn);
     char where[600];
 
-    set_error(ret_err, code, "cannot connect to MariaDB at %s: %s (%u)",
-              lars_db_describe(s, where, sizeof(where)), mysql_error(conn), code);
+    /* The client's text already ends in the OS error ("... (111)"); the
+     * MariaDB code stays in ret_err->code. */
+    set_error(ret_err, code, "cannot connect to MariaDB at %s: %s",
+              lars_db_describe(s, where, sizeof(where)), mysql_error(conn));
     if (lars_db_is_conn_lost(code))
         return -ENOTCONN;
     if (code == ER_ACCESS_DENIED_ERROR || code == ER_DBACCESS_DENIED_ERROR)

@@ -70,7 +70,9 @@ int lars_db_resolve_password(const lars_db_settings_t *s, char **ret_password,
 
 /* Connects (resolving the password) with utf8mb4, timeouts and no automatic
  * reconnect. Returns 0, -ENOTCONN when the server could not be reached or
- * refused the login, or another -errno; ret_err says why. */
+ * refused the login, or another -errno; ret_err says why, naming the server
+ * ("cannot connect to MariaDB at HOST:PORT/NAME: ...") or the password file:
+ * a complete message, to be printed without more of the same context. */
 int lars_db_connect(const lars_db_settings_t *s, MYSQL **ret_conn, lars_db_error_t *ret_err);
 
 /* mysql_close(); accepts NULL. */

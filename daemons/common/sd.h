@@ -58,7 +58,7 @@ int lars_sd_notifyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (max(interval/2, 4 x RX_LOOP_MAX_SLEEP_MS)); a stuck main loop stops the
  * pings by itself. The first time a loop is found stuck it logs which one
  * (once per stuck stretch) and pings stop; pings resume when it ticks again.
- * Owned by the main loop's thread (watch before the loops start working). */
+ * Owned by the main loop's thread (add the loops to watch before it runs). */
 typedef struct lars_sd_watchdog lars_sd_watchdog_t;
 
 /* *ret NULL (and 0 returned) when the watchdog is not enabled for us. */

@@ -67,12 +67,12 @@ static int db_connect(dns_t *d)
         atomic_fetch_add(&d->c.db_connect_failures, 1);
         dns_set_db_error(d, e.msg);
         if (atomic_exchange(&d->db_state, DNS_DB_DOWN) != DNS_DB_DOWN) {
-            lars_log(LOG_ERR, "cannot connect to MariaDB %s: %s; %s, retrying", where, e.msg,
+            lars_log(LOG_ERR, "%s; %s, retrying", e.msg,
                      d->have_loaded ? "serving the last good route table"
                                     : "serving an empty route table");
             event(d);
         } else {
-            lars_log(LOG_DEBUG, "still cannot connect to MariaDB %s: %s", where, e.msg);
+            lars_log(LOG_DEBUG, "still failing: %s", e.msg);
         }
         return err;
     }

@@ -190,8 +190,7 @@ static void writer_connect(rp_writer_t *w)
     if (r < 0) {
         w->conn = NULL;
         w->next_connect_ms = now + rx_backoff_next_ms(&w->backoff);
-        lars_log_rl(LOG_WARNING, "writer %u: cannot connect to MariaDB %s: %s", w->index, where,
-                    err.msg);
+        lars_log_rl(LOG_WARNING, "writer %u: %s", w->index, err.msg);
         pthread_mutex_lock(&w->lock);
         w->stats.db_errors++;
         pthread_mutex_unlock(&w->lock);

@@ -327,6 +327,27 @@ static void connect_to_closed_port_is_conn_lost(void **state)
     assert_non_null(strstr(err.msg, "127.0.0.1:1/lars"));
 }
 
+/* One statement of what failed and why, the way an operator reads it. */
+static void connect_error_names_the_server_once(void **state)
+{
+    lars_db_settings_t s = db.settings;
+    lars_db_error_t err = {0};
+    MYSQL *conn = NULL;
+    const char *prefix = "cannot connect to MariaDB at 127.0.0.1:1/lars: ", *first;
+    char code[16];
+
+    (void)state;
+    s.port = 1;
+    assert_int_equal(lars_db_connect(&s, &conn, &err), -ENOTCONN);
+    first = strstr(err.msg, prefix);
+    assert_ptr_equal(first, err.msg);
+    assert_null(strstr(first + strlen(prefix), "cannot connect"));
+    assert_null(strstr(first + strlen(prefix), "127.0.0.1:1/lars"));
+    /* the MariaDB code is in err.code; the text keeps the OS error only */
+    snprintf(code, sizeof(code), "(%u)", err.code);
+    assert_null(strstr(err.msg, code));
+}
+
 static void exec_counts_rows_and_transactions_roll_back(void **state)
 {
     lars_db_error_t err = {0};
@@ -448,6 +469,7 @@ int main(void)
         T(connect_with_wrong_password_is_eacces),
         T(connect_password_file_wins_over_wrong_inline),
         T(connect_to_closed_port_is_conn_lost),
+        T(connect_error_names_the_server_once),
         T(exec_counts_rows_and_transactions_roll_back),
         T(exec_script_names_failing_statement),
         T(hung_server_bounded_by_read_timeout),

@@ -1,15 +1,17 @@
 /*
- * sd_probe: a tiny daemon built from daemons/common, for tests of the
- * scaffolding, socket activation, notifications, signals and the watchdog.
+ * sd_probe: a tiny daemon on the shared life cycle (daemons/common/daemon.h),
+ * for tests of the skeleton, socket activation, notifications, signals and
+ * the watchdog.
  *
  * At start it describes the sockets it was given in one STATUS= line
  * ("fds=N name/type/port ..."), then takes sockets as $PROBE_TAKE asks
  * (comma-separated "name:NAME", "port:udp:PORT", "type:tcp"; the results go
- * into a second STATUS= line "take ... -> fd ..."), then READY=1.
- * Worker loops (config `threads`) run on their own threads under the
- * watchdog. Signals: SIGHUP reloads the config (RELOADING=1 ... READY=1),
- * SIGUSR1 makes the last worker sleep `stuck_ms` in a handler, SIGUSR2 logs
- * one line per level, SIGTERM stops (STOPPING=1, exit 0).
+ * into a second STATUS= line "take ... -> fd ..."), then READY=1 with
+ * STATUS=<status_text> reloads=<N>. Worker loops (config `threads`) run on
+ * their own threads under the watchdog. Signals: SIGHUP reloads the config
+ * (RELOADING=1 ... READY=1), SIGUSR1 (the daemons' counters signal) makes the
+ * last worker sleep `stuck_ms` in a handler, SIGUSR2 logs one line per level,
+ * SIGTERM stops (STOPPING=1, exit 0).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,17 +46,8 @@ static const lars_conf_key_t keys[] = {
     LARS_CONF_STRING_KEY("status_text", settings_t, status_text, "probe", "shown in STATUS="),
 };
 
-static const lars_daemon_info_t info = {
-    .name = "sd-probe",
-    .summary = "Test probe for the daemon plumbing.",
-    .keys = keys,
-    .nkeys = LARS_CONF_NKEYS(keys),
-};
-
 typedef struct probe {
-    lars_daemon_t daemon;
     settings_t settings;
-    rx_loop_t *main_loop;
     rx_loop_t *workers[MAX_WORKERS];
     pthread_t threads[MAX_WORKERS];
     unsigned nworkers;
@@ -141,7 +134,7 @@ static void worker_sleep(rx_loop_t *loop, void *arg)
     lars_log(LOG_NOTICE, "worker recovered");
 }
 
-static void on_usr1(rx_loop_t *loop, int signo, void *arg)
+static void probe_stick_worker(void *arg)
 {
     probe_t *p = arg;
 
@@ -155,49 +148,61 @@ static void on_usr2(rx_loop_t *loop, int signo, void *arg)
     lars_log_pair(LOG_WARNING, 1, 2, "probe warning line");
 }
 
-static void on_hup(rx_loop_t *loop, int signo, void *arg)
+static int probe_reload(void *arg, const void *fresh)
+{
+    ((probe_t *)arg)->reloads++;
+    return 0;
+}
+
+static void probe_status(void *arg, char *buf, size_t size)
 {
     probe_t *p = arg;
-    settings_t fresh;
 
-    lars_sd_notify_reloading();
-    if (lars_daemon_reload(&p->daemon, &fresh) == 0) {
-        lars_conf_free(keys, LARS_CONF_NKEYS(keys), &p->settings);
-        p->settings = fresh;
-        p->reloads++;
-    }
-    lars_sd_notifyf("READY=1\nSTATUS=%s reloads=%u", p->settings.status_text, p->reloads);
+    snprintf(buf, size, "%s reloads=%u", p->settings.status_text, p->reloads);
 }
 
-static void on_term(rx_loop_t *loop, int signo, void *arg)
+static int probe_start(void *arg, lars_daemon_t *d, lars_sd_fds_t *fds)
 {
-    lars_sd_notify_stopping();
-    lars_log(LOG_INFO, "stopping on signal %d", signo);
-    rx_loop_stop(loop);
-}
+    probe_t *p = arg;
 
-static int start_workers(probe_t *p, lars_sd_watchdog_t *wd)
-{
-    char name[32];
-
+    describe_fds(fds);
+    take_fds(fds);
+    lars_signals_on(lars_daemon_signals(d), SIGUSR2, on_usr2, p);
     for (unsigned i = 0; i < (unsigned)p->settings.threads; i++) {
         p->workers[i] = rx_loop_new();
         if (!p->workers[i])
-            return -ENOMEM;
+            return lars_daemon_error(-ENOMEM, "cannot create worker %u", i);
         p->nworkers = i + 1;
-        snprintf(name, sizeof(name), "worker-%u", i);
-        lars_sd_watchdog_watch(wd, p->workers[i], name);
         if (pthread_create(&p->threads[i], NULL, worker_main, p->workers[i]) != 0) {
             rx_loop_free(p->workers[i]);
             p->nworkers = i;
-            return -EAGAIN;
+            return lars_daemon_error(-EAGAIN, "cannot start worker %u", i);
         }
     }
     return 0;
 }
 
-static void stop_workers(probe_t *p)
+static int probe_watch(void *arg, lars_sd_watchdog_t *wd)
 {
+    probe_t *p = arg;
+    char name[32];
+    int r;
+
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        snprintf(name, sizeof(name), "worker-%u", i);
+        r = lars_sd_watchdog_watch(wd, p->workers[i], name);
+        if (r < 0)
+            return r;
+    }
+    lars_log(LOG_INFO, "watchdog threshold %llu ms",
+             (unsigned long long)lars_sd_watchdog_threshold_ms(wd));
+    return 0;
+}
+
+static void probe_free(void *arg)
+{
+    probe_t *p = arg;
+
     for (unsigned i = 0; i < p->nworkers; i++) {
         rx_loop_stop(p->workers[i]);
         pthread_join(p->threads[i], NULL);
@@ -208,40 +213,20 @@ static void stop_workers(probe_t *p)
 int main(int argc, char **argv)
 {
     static probe_t p;
-    lars_sd_watchdog_t *wd = NULL;
-    lars_signals_t *sig = NULL;
-    lars_sd_fds_t fds;
-    int status = 1;
+    const lars_daemon_ops_t ops = {
+        .name = "sd-probe",
+        .summary = "Test probe for the daemon plumbing.",
+        .keys = keys,
+        .nkeys = LARS_CONF_NKEYS(keys),
+        .settings = &p.settings,
+        .settings_size = sizeof(p.settings),
+        .start = probe_start,
+        .watch = probe_watch,
+        .status = probe_status,
+        .reload = probe_reload,
+        .dump_counters = probe_stick_worker,
+        .free = probe_free,
+    };
 
-    if (!lars_daemon_init(&p.daemon, &info, argc, argv, &p.settings, &status))
-        return status;
-    p.main_loop = rx_loop_new();
-    if (!p.main_loop || lars_signals_new(p.main_loop, &sig) < 0)
-        goto out;
-    lars_signals_on(sig, SIGHUP, on_hup, &p);
-    lars_signals_on(sig, SIGUSR1, on_usr1, &p);
-    lars_signals_on(sig, SIGUSR2, on_usr2, &p);
-    lars_signals_on(sig, SIGTERM, on_term, &p);
-
-    lars_sd_listen_fds(&fds);
-    describe_fds(&fds);
-    take_fds(&fds);
-    lars_sd_fds_free(&fds);
-
-    if (lars_sd_watchdog_new(p.main_loop, &wd) < 0 || start_workers(&p, wd) < 0)
-        goto out_workers;
-    if (wd)
-        lars_log(LOG_INFO, "watchdog threshold %llu ms",
-                 (unsigned long long)lars_sd_watchdog_threshold_ms(wd));
-    lars_sd_notifyf("READY=1\nSTATUS=%s reloads=0", p.settings.status_text);
-    status = rx_loop_run(p.main_loop) < 0 ? 1 : 0;
-
-out_workers:
-    stop_workers(&p);
-    lars_sd_watchdog_free(wd);
-    lars_signals_free(sig);
-out:
-    rx_loop_free(p.main_loop);
-    lars_conf_free(keys, LARS_CONF_NKEYS(keys), &p.settings);
-    return status;
+    return lars_daemon_main(&ops, &p, argc, argv);
 }
