@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "tests/lib/harness.h"
+#include "harness/harness.h"
 
 #define WAIT_MS 20000
 #define PRLIMIT "/usr/bin/prlimit"
