@@ -25,7 +25,8 @@ static void usage(FILE *out, const lars_daemon_info_t *info)
             "  -c, --config FILE   config file (default %s/%s.conf; when that file is\n"
             "                      missing, every key takes its default)\n"
             "      --check-config  load and validate the config, print the effective\n"
-            "                      settings, exit 0 (valid) or %d (invalid)\n"
+            "                      settings (passwords redacted), exit 0 (valid) or\n"
+            "                      %d (invalid)\n"
             "  -V, --version       print the version\n"
             "  -h, --help          print this help\n",
             info->name, info->summary ? info->summary : "", LARS_CONF_DIR, info->name,
@@ -97,6 +98,19 @@ static void apply_log_level(const lars_daemon_t *d, const void *settings)
     }
 }
 
+static void warn_exposed_secret(const lars_daemon_t *d, const void *settings)
+{
+    const char *key;
+    unsigned mode;
+
+    if (lars_conf_secret_exposed(d->config_path, d->info->keys, d->info->nkeys, settings, &key,
+                                 &mode) > 0)
+        lars_log(LOG_WARNING,
+                 "%s (mode %04o) is readable by others and holds a password (%s); use "
+                 "password_file or the db-password credential",
+                 d->config_path, mode, key);
+}
+
 static int load_config(const lars_daemon_t *d, void *settings)
 {
     lars_conf_error_t err;
@@ -110,6 +124,7 @@ static int load_config(const lars_daemon_t *d, void *settings)
         return r;
     }
     apply_log_level(d, settings);
+    warn_exposed_secret(d, settings);
     return 0;
 }
 
