@@ -1,8 +1,8 @@
 #!/bin/bash
 # systemd-analyze verify on every unit, pointed at the binaries of this build;
-# then what the network edge needs from them (SPEC §13): a LimitNOFILE= that
-# fits max_conns, and TCP keepalive that notices a dead peer within about
-# two minutes.
+# the example drop-ins on their units; then what the network edge needs
+# from them (SPEC §13): a LimitNOFILE= that fits max_conns, and TCP keepalive
+# that notices a dead peer within about two minutes.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -23,6 +23,23 @@ for u in "$dir"/*; do
         ok "$name verifies"
     else
         nok "$name verifies" "$out"
+    fi
+done
+
+# The example drop-ins (units/examples/UNIT.d/*.conf), each on its unit.
+ex=$(mktemp -d)
+trap 'rm -rf "$dir" "$ex"' EXIT
+cp "$dir"/* "$ex"/
+for d in units/examples/*.d; do
+    cp -r "$d" "$ex"/
+done
+for d in "$ex"/*.d; do
+    unit=$(basename "$d" .d)
+    if out=$(cd "$ex" && SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$ex/$unit" 2>&1) &&
+        [ -z "$out" ] && grep -q '^IPAddressDeny=any$' "$d"/*.conf; then
+        ok "example drop-in $unit.d verifies and denies by default"
+    else
+        nok "example drop-in $unit.d verifies and denies by default" "$out"
     fi
 done
 
