@@ -11,6 +11,7 @@
 # create it (see docs/operations.md).
 LARS_VERSION   ?= $(LIBLARS_VERSION)
 MANDIR         ?= $(DATADIR)/man
+DOCDIR         ?= $(DATADIR)/doc/lars
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 LARS_DAEMONS   := lars-dns lars-reporter lars-agent
 LARS_TOOLS     := lars larsctl
@@ -41,8 +42,10 @@ $(BUILD)/man/%.1: $(BIN)/% packaging/man/tool.h2m
 	$(HELP2MAN) -N -s 1 --version-string=$(LARS_VERSION) --include=packaging/man/tool.h2m \
 		-n "$(MAN_DESC_$*)" -o $@ $<
 
-.PHONY: install-programs install-units install-conf install-sql install-man deb rpm packages
-install: install-liblars install-programs install-units install-conf install-sql install-man
+.PHONY: install-programs install-units install-conf install-sql install-man install-examples \
+        deb rpm packages
+install: install-liblars install-programs install-units install-conf install-sql install-man \
+         install-examples
 
 install-programs: $(LARS_DAEMONS:%=$(BIN)/%) $(LARS_TOOLS:%=$(BIN)/%)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
@@ -66,6 +69,14 @@ install-conf:
 install-sql:
 	install -d $(DESTDIR)$(DATADIR)/lars/sql
 	install -m 644 sql/*.sql sql/README.md $(DESTDIR)$(DATADIR)/lars/sql/
+
+# Example drop-ins (IPAddressAllow=/IPAddressDeny=), documentation only: an
+# operator copies one to /etc/systemd/system/UNIT.d/ and edits it.
+install-examples:
+	for d in units/examples/*.d; do \
+		install -d $(DESTDIR)$(DOCDIR)/examples/$$(basename $$d) && \
+		install -m 644 $$d/*.conf $(DESTDIR)$(DOCDIR)/examples/$$(basename $$d)/ || exit 1; \
+	done
 
 install-man: $(LARS_MAN8) $(LARS_MAN1)
 	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man1

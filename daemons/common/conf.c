@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "daemons/common/conf.h"
 
@@ -490,9 +491,12 @@ static void print_value(FILE *out, const lars_conf_key_t *k, const void *setting
     case LARS_CONF_BOOL:
         fputs(*(const bool *)p ? "true" : "false", out);
         break;
-    case LARS_CONF_STRING:
-        print_string(out, *(char *const *)p ? *(char *const *)p : "");
+    case LARS_CONF_STRING: {
+        const char *v = *(char *const *)p ? *(char *const *)p : "";
+
+        print_string(out, k->secret && v[0] ? LARS_CONF_REDACTED : v);
         break;
+    }
     case LARS_CONF_STRING_LIST: {
         const lars_strv_t *l = p;
 
@@ -547,4 +551,29 @@ static void print_level(FILE *out, const lars_conf_key_t *keys, size_t nkeys, co
 void lars_conf_print(FILE *out, const lars_conf_key_t *keys, size_t nkeys, const void *settings)
 {
     print_level(out, keys, nkeys, settings, "", 0);
+}
+
+/* ---------------------------------------------------------- secrets -- */
+
+int lars_conf_secret_exposed(const char *path, const lars_conf_key_t *keys, size_t nkeys,
+                             const void *settings, const char **ret_key, unsigned *ret_mode)
+{
+    const lars_conf_key_t *secret = NULL;
+    struct stat st;
+
+    for (size_t i = 0; i < nkeys && !secret; i++) {
+        const char *v = *(char *const *)((const char *)settings + keys[i].offset);
+
+        if (keys[i].type == LARS_CONF_STRING && keys[i].secret && v && v[0])
+            secret = &keys[i];
+    }
+    if (!secret)
+        return 0;
+    if (stat(path, &st) < 0)
+        return -errno;
+    if (!(st.st_mode & (S_IRGRP | S_IROTH)))
+        return 0;
+    *ret_key = secret->path;
+    *ret_mode = (unsigned)(st.st_mode & 07777);
+    return 1;
 }

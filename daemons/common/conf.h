@@ -42,6 +42,7 @@ typedef struct lars_conf_key {
     double fmin, fmax;          /* FLOAT range (both 0: no check) */
     const char *help;           /* one line, shown by --check-config */
     const char *const *choices; /* STRING: NULL-terminated allowed values, or NULL */
+    bool secret;                /* STRING: never printed (a password) */
 } lars_conf_key_t;
 
 /* Key table entries. The field's type is checked at compile time:
@@ -73,6 +74,12 @@ typedef struct lars_conf_key {
     {                                                                                              \
         .path = (path_), .type = LARS_CONF_STRING, .offset = LARS_CONF_FIELD_(T_, field, char *),  \
         .def_str = (def), .help = (help_)                                                          \
+    }
+/* A password: lars_conf_print() shows "(redacted)" instead of a non-empty value. */
+#define LARS_CONF_SECRET_KEY(path_, T_, field, def, help_)                                         \
+    {                                                                                              \
+        .path = (path_), .type = LARS_CONF_STRING, .offset = LARS_CONF_FIELD_(T_, field, char *),  \
+        .def_str = (def), .help = (help_), .secret = true                                          \
     }
 /* choices_: a NULL-terminated array, e.g. (const char *const[]){"a", "b", NULL} */
 #define LARS_CONF_CHOICE_KEY(path_, T_, field, def, choices_, help_)                               \
@@ -124,8 +131,18 @@ bool lars_strv_contains(const lars_strv_t *l, const char *s);
  * After a failed load nothing needs freeing, but calling it is safe. */
 void lars_conf_free(const lars_conf_key_t *keys, size_t nkeys, void *settings);
 
-/* Prints the effective settings as a valid config file (for --check-config). */
+/* Prints the effective settings as a valid config file (for --check-config).
+ * A secret key that is set prints as LARS_CONF_REDACTED: the output may go to
+ * a terminal, a ticket or a log. */
+#define LARS_CONF_REDACTED "(redacted)"
 void lars_conf_print(FILE *out, const lars_conf_key_t *keys, size_t nkeys, const void *settings);
+
+/* Whether the file `path` that `settings` were loaded from holds a secret
+ * others can read: some secret key is non-empty and the file is readable by
+ * group or others. Returns 1 (with *ret_key the first such key and *ret_mode
+ * the file's permission bits), 0, or the -errno of stat(). */
+int lars_conf_secret_exposed(const char *path, const lars_conf_key_t *keys, size_t nkeys,
+                             const void *settings, const char **ret_key, unsigned *ret_mode);
 
 /* "FILE:LINE: KEY: MSG" */
 const char *lars_conf_error_format(const lars_conf_error_t *err, char *buf, size_t size);

@@ -4,6 +4,7 @@
  * STATUS= timer and the systemd notifications, around a table of operations.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemons/common/daemon.h"
+#include "daemons/common/limits.h"
 #include "daemons/common/log.h"
 
 #define STATUS_MAX 1000
@@ -33,6 +35,23 @@ struct lars_daemon {
     bool started; /* ops->start ran: ops->free must run */
     bool ready;
 };
+
+void lars_daemon_check_nofile(int64_t max_conns, unsigned threads)
+{
+    lars_limits_nofile_t nf;
+    uint64_t conns = max_conns > 0 ? (uint64_t)max_conns : 0;
+    int r = lars_limits_nofile_ensure(conns, lars_limits_nofile_reserve(threads), &nf);
+
+    if (r == -EMFILE)
+        lars_log(LOG_WARNING,
+                 "fd limit %" PRIu64 " is below max_conns %" PRIu64 " + reserve %" PRIu64
+                 "; raise LimitNOFILE=",
+                 nf.soft, conns, nf.need - conns);
+    else if (r < 0)
+        lars_log(LOG_WARNING, "cannot read the fd limit: %s", strerror(-r));
+    else if (nf.soft > nf.before)
+        lars_log(LOG_INFO, "raised the fd limit from %" PRIu64 " to %" PRIu64, nf.before, nf.soft);
+}
 
 int lars_daemon_error_at(int err, const char *file, int line, const char *func, const char *fmt,
                          ...)
@@ -58,7 +77,8 @@ static void usage(FILE *out, const lars_daemon_ops_t *ops)
             "  -c, --config FILE   config file (default %s/%s.conf; when that file is\n"
             "                      missing, every key takes its default)\n"
             "      --check-config  load and validate the config, print the effective\n"
-            "                      settings, exit 0 (valid) or %d (invalid)\n"
+            "                      settings (passwords redacted), exit 0 (valid) or\n"
+            "                      %d (invalid)\n"
             "  -V, --version       print the version\n"
             "  -h, --help          print this help\n",
             ops->name, ops->summary ? ops->summary : "", LARS_CONF_DIR, ops->name, LARS_EX_CONFIG);
@@ -129,6 +149,19 @@ static void apply_log_level(const lars_daemon_ops_t *ops, const void *settings)
     }
 }
 
+static void warn_exposed_secret(const lars_daemon_t *d, const void *settings)
+{
+    const char *key;
+    unsigned mode;
+
+    if (lars_conf_secret_exposed(d->config_path, d->ops->keys, d->ops->nkeys, settings, &key,
+                                 &mode) > 0)
+        lars_log(LOG_WARNING,
+                 "%s (mode %04o) is readable by others and holds a password (%s); use "
+                 "password_file or the db-password credential",
+                 d->config_path, mode, key);
+}
+
 /* Loads the file into `settings` and applies its log level; on failure
  * ret_why says "FILE:LINE: KEY: message" (nothing is logged). */
 static int load_config(const lars_daemon_t *d, void *settings, char *ret_why, size_t size)
@@ -144,6 +177,7 @@ static int load_config(const lars_daemon_t *d, void *settings, char *ret_why, si
         return r;
     }
     apply_log_level(ops, settings);
+    warn_exposed_secret(d, settings);
     return 0;
 }
 

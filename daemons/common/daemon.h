@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "daemons/common/conf.h"
 #include "daemons/common/sd.h"
@@ -94,6 +95,11 @@ lars_signals_t *lars_daemon_signals(const lars_daemon_t *d);
 void lars_daemon_ready(lars_daemon_t *d);
 /* Main loop thread: a STATUS= line now (something changed). */
 void lars_daemon_notify_status(lars_daemon_t *d);
+
+/* Checks (and, when needed and allowed, raises) the file-descriptor limit
+ * for max_conns connections and `threads` threads, and logs the outcome
+ * once: a warning when the limit is still below what max_conns needs. */
+void lars_daemon_check_nofile(int64_t max_conns, unsigned threads);
 
 /* Logs "MESSAGE: strerror(-err)" at LOG_ERR and returns err (< 0), so that a
  * failure is logged where it is understood and then only passed up:

@@ -50,7 +50,7 @@ typedef struct lars_db_settings {
         LARS_CONF_STRING_KEY("db.socket", T_, member.socket, "",                                   \
                              "Unix socket; when set, used instead of host and port"),              \
         LARS_CONF_STRING_KEY("db.user", T_, member.user, "lars", "MariaDB user"),                  \
-        LARS_CONF_STRING_KEY("db.password", T_, member.password, "",                               \
+        LARS_CONF_SECRET_KEY("db.password", T_, member.password, "",                               \
                              "password (password_file or the db-password credential win)"),        \
         LARS_CONF_STRING_KEY("db.password_file", T_, member.password_file, "",                     \
                              "file holding the password (one trailing newline ignored)"),          \

@@ -67,6 +67,7 @@ static int app_start(void *arg, lars_daemon_t *d, lars_sd_fds_t *fds)
     int fd = take_listen_fd(fds), r;
 
     a->daemon = d;
+    lars_daemon_check_nofile(a->settings.max_conns, (unsigned)a->settings.threads + 2);
     r = dns_new(&a->settings, lars_daemon_loop(d), fd, on_dns_event, a, &a->dns);
     if (r < 0)
         return lars_daemon_error(r, "cannot listen on %s",

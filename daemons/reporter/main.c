@@ -56,6 +56,8 @@ static int app_start(void *arg, lars_daemon_t *d, lars_sd_fds_t *fds)
     app_t *app = arg;
     int r;
 
+    lars_daemon_check_nofile(app->settings.max_conns,
+                             (unsigned)(app->settings.threads + app->settings.db_threads) + 2);
     r = rp_reporter_new(&app->settings, take_listen_fd(fds), lars_daemon_loop(d), &app->rp);
     if (r < 0)
         return lars_daemon_error(r, "cannot listen on %s", app->settings.listen);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds the .debs and .rpms (`make deb rpm`) and checks what they hold as
 # dpkg and rpm see it: the six packages of each kind, lintian on the .debs,
-# the files each package owns, configs as conffiles / %config(noreplace),
+# the files each package owns (with the example drop-ins), configs as conffiles / %config(noreplace),
 # the systemd scriptlets of the RPMs and the library's SONAME. Installing the
 # .debs on a booted systemd is tests/system/test_systemd_container.sh.
 # TAP output.
@@ -68,6 +68,12 @@ for d in $DAEMONS; do
     want[1]=/usr/lib/systemd/system/$d.socket want[2]=/usr/lib/systemd/system/$d.service
     check "rpm_${d}_holds_daemon_units_config_and_man_page" has_files "$(rpm_files "$(rpmf "$d")")" \
         "${want[0]}" "${want[1]}" "${want[2]}" "${want[3]}" "/usr/share/man/man8/$d.8.*"
+    check "deb_${d}_holds_the_ip_allow_example_drop_ins" has_files "$(deb_files "$(deb "$d")")" \
+        "/usr/share/doc/$d/examples/$d.socket.d/ip-allow.conf" \
+        "/usr/share/doc/$d/examples/$d.service.d/ip-allow.conf"
+    check "rpm_${d}_holds_the_ip_allow_example_drop_ins" has_files "$(rpm_files "$(rpmf "$d")")" \
+        "/usr/share/doc/lars/examples/$d.socket.d/ip-allow.conf" \
+        "/usr/share/doc/lars/examples/$d.service.d/ip-allow.conf"
     check "deb_${d}_config_is_a_conffile" \
         bash -c "dpkg-deb --info '$(deb "$d")' conffiles | grep -qx /etc/lars/$d.conf"
     # FILEFLAGS: 1 = %config, 16 = noreplace

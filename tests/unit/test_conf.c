@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ typedef struct settings {
     double err_rate;
     char *db_host;
     int64_t db_port;
+    char *db_password;
     lars_strv_t dns_servers;
     int64_t probe_num;
     double succ_rate;
@@ -37,6 +39,7 @@ static const lars_conf_key_t keys[] = {
     LARS_CONF_FLOAT_KEY("err_rate", settings_t, err_rate, 0.1, 0.0, 1.0, "ratio"),
     LARS_CONF_STRING_KEY("db.host", settings_t, db_host, "127.0.0.1", "MariaDB host"),
     LARS_CONF_INT_KEY("db.port", settings_t, db_port, 3306, 1, 65535, "MariaDB port"),
+    LARS_CONF_SECRET_KEY("db.password", settings_t, db_password, "", "MariaDB password"),
     LARS_CONF_STRV_KEY("dns.servers", settings_t, dns_servers, "127.0.0.1:7778,127.0.0.2:7778",
                        "lars-dns addresses"),
     LARS_CONF_INT_KEY("loadbalance.probe_num", settings_t, probe_num, 10, 0, 1000000, "probe"),
@@ -343,6 +346,74 @@ static void conf_print_reloads_to_same_settings(void **state)
     lars_conf_free(keys, NKEYS, &s2);
 }
 
+static char *print_to_string(const settings_t *s)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    assert_non_null(f);
+    lars_conf_print(f, keys, NKEYS, s);
+    assert_int_equal(fclose(f), 0);
+    return text;
+}
+
+static void conf_print_redacts_a_secret_and_shows_an_empty_one(void **state)
+{
+    settings_t s;
+    lars_conf_error_t err;
+    warnings_t w = {0};
+    char *text;
+
+    assert_int_equal(load("db = { password = \"hunter2-xyz\"; };\n", &s, &w, &err), 0);
+    assert_string_equal(s.db_password, "hunter2-xyz");
+    text = print_to_string(&s);
+    assert_null(strstr(text, "hunter2"));
+    assert_non_null(strstr(text, "  password = \"" LARS_CONF_REDACTED "\";\n"));
+    free(text);
+    lars_conf_free(keys, NKEYS, &s);
+
+    assert_int_equal(load("threads = 2;\n", &s, &w, &err), 0);
+    text = print_to_string(&s);
+    assert_non_null(strstr(text, "  password = \"\";\n"));
+    free(text);
+    lars_conf_free(keys, NKEYS, &s);
+}
+
+static int exposed(const char *text, mode_t mode, const char **ret_key, unsigned *ret_mode)
+{
+    lars_conf_error_t err;
+    warnings_t w = {0};
+    settings_t s;
+    char path[256];
+    int r;
+
+    assert_int_equal(load(text, &s, &w, &err), 0);
+    snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
+    assert_int_equal(chmod(path, mode), 0);
+    r = lars_conf_secret_exposed(path, keys, NKEYS, &s, ret_key, ret_mode);
+    lars_conf_free(keys, NKEYS, &s);
+    return r;
+}
+
+static void conf_secret_in_a_file_others_can_read_is_exposed(void **state)
+{
+    const char *pw = "db = { password = \"hunter2\"; };\n";
+    const char *key = NULL;
+    unsigned mode = 0;
+
+    assert_int_equal(exposed(pw, 0644, &key, &mode), 1);
+    assert_string_equal(key, "db.password");
+    assert_int_equal(mode, 0644);
+    assert_int_equal(exposed(pw, 0640, &key, &mode), 1);
+    assert_int_equal(mode, 0640);
+    assert_int_equal(exposed(pw, 0604, &key, &mode), 1);
+    assert_int_equal(exposed(pw, 0600, &key, &mode), 0);
+    assert_int_equal(exposed(pw, 0400, &key, &mode), 0);
+    assert_int_equal(exposed("db = { password = \"\"; };\n", 0644, &key, &mode), 0);
+    assert_int_equal(exposed("threads = 3;\n", 0644, &key, &mode), 0);
+}
+
 /* A real program (the scaffolding in daemons/common/daemon.c) started with a
  * broken config prints one line naming file, line and key, and exits 78. */
 static void conf_broken_config_makes_program_exit_78(void **state)
@@ -405,6 +476,8 @@ int main(void)
         cmocka_unit_test(conf_choice_rejects_unknown_value),
         cmocka_unit_test(conf_unknown_keys_are_warned_with_line_not_errors),
         cmocka_unit_test(conf_print_reloads_to_same_settings),
+        cmocka_unit_test(conf_print_redacts_a_secret_and_shows_an_empty_one),
+        cmocka_unit_test(conf_secret_in_a_file_others_can_read_is_exposed),
         cmocka_unit_test(conf_broken_config_makes_program_exit_78),
     };
 

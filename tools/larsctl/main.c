@@ -174,6 +174,8 @@ static int load_settings(const overrides_t *o, larsctl_settings_t *s)
 {
     const char *path = o->config ? o->config : DEFAULT_CONFIG;
     lars_conf_error_t cerr;
+    const char *secret;
+    unsigned mode;
     char buf[1024];
     int r;
 
@@ -183,6 +185,11 @@ static int load_settings(const overrides_t *o, larsctl_settings_t *s)
         larsctl_err("%s", lars_conf_error_format(&cerr, buf, sizeof(buf)));
         return LARSCTL_EX_CONFIG;
     }
+    if (lars_conf_secret_exposed(path, conf_keys, LARS_CONF_NKEYS(conf_keys), s, &secret, &mode) >
+        0)
+        larsctl_err("warning: %s (mode %04o) is readable by others and holds a password (%s); "
+                    "use password_file, --db-password-file or the db-password credential",
+                    path, mode, secret);
     if ((o->host && set_string(&s->db.host, o->host) < 0) ||
         (o->socket && set_string(&s->db.socket, o->socket) < 0) ||
         (o->user && set_string(&s->db.user, o->user) < 0) ||
