@@ -190,6 +190,13 @@ rx_map_node_t *rx_map_find(rx_map_t *m, const void *key)
     return lookup(m, key, map_hash(m, key));
 }
 
+const rx_map_node_t *rx_map_peek(const rx_map_t *m, const void *key)
+{
+    if (rx_map_count(m) == 0)
+        return NULL;
+    return lookup(m, key, map_hash(m, key));
+}
+
 int rx_map_insert(rx_map_t *m, rx_map_node_t *node, const void *key)
 {
     uint64_t h = map_hash(m, key);

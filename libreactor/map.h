@@ -86,6 +86,10 @@ int rx_map_reserve(rx_map_t *m, size_t n);
 /* The node whose key equals key, or NULL. */
 rx_map_node_t *rx_map_find(rx_map_t *m, const void *key);
 
+/* The same without moving a bucket, for const access (introspection). A
+ * resize still ends through the inserts, which move buckets too. */
+const rx_map_node_t *rx_map_peek(const rx_map_t *m, const void *key);
+
 /* Adds node under key (which the node must hold: it is what finds compare
  * against). 0, -EEXIST when the key is already there (node not added), or
  * -ENOMEM when the table had to grow and could not (node not added). */

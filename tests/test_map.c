@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "libreactor/map.h"
+#include "tests/test_colliding_keys.h"
 
 /* ------------------------------------------------------ failing calloc -- */
 
@@ -392,40 +393,7 @@ static void map_keys_compared_by_callback(void **state)
     free(h);
 }
 
-/* The mixer of the old tables (murmur3's fmix64) and its inverse: the
- * multiplications are by odd constants, invertible modulo 2^64, and
- * x ^= x >> 33 undoes itself. */
-static uint64_t old_mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-static uint64_t inverse_odd(uint64_t c)
-{
-    uint64_t x = c; /* right to 3 bits; each Newton step doubles that */
-
-    for (int i = 0; i < 5; i++)
-        x *= 2 - c * x;
-    return x;
-}
-
-static uint64_t old_unmix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= inverse_odd(0xc4ceb9fe1a85ec53ULL);
-    h ^= h >> 33;
-    h *= inverse_odd(0xff51afd7ed558ccdULL);
-    h ^= h >> 33;
-    return h;
-}
-
 #define COLLIDING_KEYS 80000
-#define COLLIDING_BITS 17 /* one bucket of any table up to 131072 slots */
 
 static void map_keys_colliding_under_old_mixer_keep_chains_short(void **state)
 {
@@ -435,7 +403,7 @@ static void map_keys_colliding_under_old_mixer_keep_chains_short(void **state)
 
     assert_non_null(e);
     for (uint64_t i = 0; i < COLLIDING_KEYS; i++) {
-        uint64_t k = old_unmix((i + 1) << COLLIDING_BITS);
+        uint64_t k = colliding_key(i);
         assert_int_equal(old_mix(k) & ((1u << COLLIDING_BITS) - 1), 0);
         e[i].key = key_of(k);
     }
