@@ -231,21 +231,47 @@ static void maybe_shrink(rx_map_t *m)
     (void)resize(m, size_for(m->used[0] * 2));
 }
 
-void rx_map_remove(rx_map_t *m, rx_map_node_t *node)
+/* The link that points to node, or NULL when node is not in the map. */
+static rx_map_node_t **link_of(rx_map_t *m, const rx_map_node_t *node, unsigned *ret_table)
 {
-    rehash_step(m);
     for (unsigned t = 0; t < 2 && m->table[t]; t++) {
         rx_map_node_t **pp = &m->table[t][node->hash & (m->size[t] - 1)];
         while (*pp && *pp != node)
             pp = &(*pp)->next;
         if (*pp) {
-            *pp = node->next;
-            node->next = NULL;
-            m->used[t]--;
-            maybe_shrink(m);
-            return;
+            *ret_table = t;
+            return pp;
         }
     }
+    return NULL;
+}
+
+void rx_map_remove(rx_map_t *m, rx_map_node_t *node)
+{
+    rx_map_node_t **pp;
+    unsigned t;
+
+    rehash_step(m);
+    pp = link_of(m, node, &t);
+    if (!pp)
+        return;
+    *pp = node->next;
+    node->next = NULL;
+    m->used[t]--;
+    maybe_shrink(m);
+}
+
+void rx_map_replace(rx_map_t *m, rx_map_node_t *old, rx_map_node_t *node)
+{
+    unsigned t;
+    rx_map_node_t **pp = link_of(m, old, &t);
+
+    if (!pp)
+        return;
+    node->hash = old->hash;
+    node->next = old->next;
+    *pp = node;
+    old->next = NULL;
 }
 
 /* ---------------------------------------------------------- iteration -- */

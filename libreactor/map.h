@@ -98,6 +98,10 @@ int rx_map_insert(rx_map_t *m, rx_map_node_t *node, const void *key);
 /* Removes node, which must be in the map. Never fails. */
 void rx_map_remove(rx_map_t *m, rx_map_node_t *node);
 
+/* Puts node in the place of old, which must be in the map and hold the
+ * same key. Never fails, allocates nothing. */
+void rx_map_replace(rx_map_t *m, rx_map_node_t *old, rx_map_node_t *node);
+
 /*
  * Iteration in no particular order. While an iterator is active the map
  * moves no buckets, and the caller may remove the node the iterator last

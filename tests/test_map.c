@@ -1,5 +1,5 @@
 /*
- * Tests of libreactor/map.c: insert/find/remove, growth by incremental
+ * Tests of libreactor/map.c: insert/find/remove/replace, growth by incremental
  * resizing with lookups and removals in between, iteration that removes
  * the current entry, -ENOMEM from a failing calloc (this test is linked
  * with -Wl,--wrap=calloc, see tests/module.mk), keys compared by callback,
@@ -118,6 +118,13 @@ static void map_insert_find_remove(void **state)
     /* A removed node can go back in. */
     assert_int_equal(rx_map_insert(&m, &e[0].node, &e[0].key), 0);
     assert_ptr_equal(find(&m, e[0].key), &e[0]);
+    /* Another node of the same key takes a node's place. */
+    rx_map_replace(&m, &e[7].node, &dup.node);
+    assert_ptr_equal(find(&m, e[7].key), &dup);
+    assert_int_equal(rx_map_count(&m), N / 2 + 1);
+    rx_map_remove(&m, &dup.node);
+    assert_null(find(&m, e[7].key));
+    assert_ptr_equal(find(&m, e[9].key), &e[9]);
 
     rx_map_clear(&m);
     assert_int_equal(rx_map_count(&m), 0);
