@@ -34,9 +34,16 @@ void rx_map_free(rx_map_t *m)
     *m = (rx_map_t){.type = m->type, .key = m->key};
 }
 
-size_t rx_map_count(const rx_map_t *m)
+/* Internal calls go to static functions: with -fPIC a call to an exported
+ * one cannot be inlined, and finds are the agent's hot path. */
+static size_t count_of(const rx_map_t *m)
 {
     return m->used[0] + m->used[1];
+}
+
+size_t rx_map_count(const rx_map_t *m)
+{
+    return count_of(m);
 }
 
 static bool resizing(const rx_map_t *m)
@@ -184,15 +191,16 @@ static rx_map_node_t *lookup(const rx_map_t *m, const void *key, uint64_t h)
 
 rx_map_node_t *rx_map_find(rx_map_t *m, const void *key)
 {
-    if (rx_map_count(m) == 0)
+    if (count_of(m) == 0)
         return NULL;
-    rehash_step(m);
+    if (resizing(m))
+        rehash_step(m);
     return lookup(m, key, map_hash(m, key));
 }
 
 const rx_map_node_t *rx_map_peek(const rx_map_t *m, const void *key)
 {
-    if (rx_map_count(m) == 0)
+    if (count_of(m) == 0)
         return NULL;
     return lookup(m, key, map_hash(m, key));
 }
@@ -320,7 +328,7 @@ rx_map_node_t *rx_map_iter_next(rx_map_iter_t *it)
 
 void rx_map_stats(const rx_map_t *m, rx_map_stats_t *ret_stats)
 {
-    rx_map_stats_t s = {.count = rx_map_count(m), .resizing = resizing(m)};
+    rx_map_stats_t s = {.count = count_of(m), .resizing = resizing(m)};
 
     for (unsigned t = 0; t < 2 && m->table[t]; t++) {
         s.buckets += m->size[t];

@@ -18,25 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-#define SIPROUND                                                                                   \
-    do {                                                                                           \
-        v0 += v1;                                                                                  \
-        v1 = ROTL(v1, 13);                                                                         \
-        v1 ^= v0;                                                                                  \
-        v0 = ROTL(v0, 32);                                                                         \
-        v2 += v3;                                                                                  \
-        v3 = ROTL(v3, 16);                                                                         \
-        v3 ^= v2;                                                                                  \
-        v0 += v3;                                                                                  \
-        v3 = ROTL(v3, 21);                                                                         \
-        v3 ^= v0;                                                                                  \
-        v2 += v1;                                                                                  \
-        v1 = ROTL(v1, 17);                                                                         \
-        v1 ^= v2;                                                                                  \
-        v2 = ROTL(v2, 32);                                                                         \
-    } while (0)
+#define SIPROUND RX_SIPROUND(v0, v1, v2, v3)
 
 #define SIP_INIT(key)                                                                              \
     uint64_t v0 = 0x736f6d6570736575ULL ^ (key)->k0;                                               \
@@ -98,16 +80,6 @@ uint64_t rx_siphash(const rx_siphash_key_t *key, const void *data, size_t len)
         last |= p[0];
     }
     SIP_COMPRESS(last);
-    SIP_FINISH();
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
-uint64_t rx_siphash_u64(const rx_siphash_key_t *key, uint64_t word)
-{
-    SIP_INIT(key);
-
-    SIP_COMPRESS(word);
-    SIP_COMPRESS((uint64_t)8 << 56);
     SIP_FINISH();
     return v0 ^ v1 ^ v2 ^ v3;
 }
