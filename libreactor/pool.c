@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "libreactor/internal.h"
+#include "libreactor/siphash.h"
 
 typedef struct pool_thread {
     rx_pool_t *pool;
@@ -29,6 +30,7 @@ struct rx_pool {
     unsigned n;
     pool_thread_t *threads;
     _Atomic unsigned next;
+    rx_siphash_key_t hash_key; /* the process key, copied */
     char name[16];
     sem_t started;
     bool was_started;
@@ -49,6 +51,7 @@ rx_pool_t *rx_pool_new(unsigned n, const char *name)
     pool->n = n;
     snprintf(pool->name, sizeof(pool->name), "%s", name ? name : "rx");
     atomic_init(&pool->next, 0);
+    rx_siphash_process_key(&pool->hash_key);
     if (sem_init(&pool->started, 0, 0) < 0)
         goto out_free_threads;
     for (unsigned i = 0; i < n; i++) {
@@ -137,20 +140,11 @@ rx_loop_t *rx_pool_next(rx_pool_t *pool)
     return pool->threads[i % pool->n].loop;
 }
 
-/* splitmix64's finaliser: consecutive keys spread over all loops. */
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
+/* Keyed with the process key: whoever chooses the keys cannot pile them
+ * onto one loop. The same key gives the same loop within one process. */
 rx_loop_t *rx_pool_hash(const rx_pool_t *pool, uint64_t key)
 {
-    return pool->threads[mix64(key) % pool->n].loop;
+    return pool->threads[rx_siphash_u64(&pool->hash_key, key) % pool->n].loop;
 }
 
 void rx_pool_stop(rx_pool_t *pool)

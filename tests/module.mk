@@ -27,3 +27,6 @@ TEST_HELPERS += $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(TEST_HELPER_
 $(BUILD)/tests/progs/%: $(OBJ)/tests/progs/%.o $(TEST_ARCHIVES)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(TEST_ARCHIVES) -Wl,--end-group $(PKG_LIBS) -lm
+
+# test_map makes calloc fail on demand (the -ENOMEM paths of libreactor/map.c).
+$(BUILD)/tests/test_map: LDFLAGS += -Wl,--wrap=calloc

@@ -2,16 +2,19 @@
  * The per-pair load balancer (see balancer.h for the contract).
  *
  * Hosts live in one array; the idle and overload FIFOs are doubly linked
- * lists threaded through it by index, and an open-addressing index maps
- * (ip, port) to a host's slot. Only lb_update_route() and lb_new() allocate:
- * get_host, report and tick move indices around and never touch the heap
- * (the snapshot buffer of the context grows only when a larger route shows up).
+ * lists threaded through it by index, and an rx_map (keyed hash: hosts come
+ * from the network) maps (ip, port) to a host. Only lb_update_route() and
+ * lb_new() allocate: get_host, report and tick move indices around and never
+ * touch the heap (the snapshot buffer of the context grows only when a larger
+ * route shows up). The map links the hosts by address, so whenever the host
+ * array moves or a host changes slot the map is rebuilt.
  */
 #include "daemons/agent/balancer.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,13 +31,23 @@ struct lb_ctx {
 };
 
 typedef struct lb_hstate {
-    int32_t ip, port;
+    int32_t ip, port; /* the index's key, laid out as an lb_host_t */
+    rx_map_node_t node;
     uint32_t vsucc, verr, rsucc, rerr, contin_succ, contin_err;
     uint64_t idle_ts, overload_ts;
     uint32_t prev, next;
     bool overload;
     bool seen; /* scratch of lb_update_route() */
 } lb_hstate_t;
+
+_Static_assert(offsetof(lb_hstate_t, port) == offsetof(lb_hstate_t, ip) + sizeof(int32_t) &&
+                   sizeof(lb_host_t) == 2 * sizeof(int32_t),
+               "the index compares (ip, port) as the bytes of an lb_host_t");
+
+static const rx_map_type_t host_map_type = {
+    .key_len = sizeof(lb_host_t),
+    .key_offset = RX_MAP_KEY_OFFSET(lb_hstate_t, ip, node),
+};
 
 typedef struct lb_list {
     uint32_t head, tail, count;
@@ -43,10 +56,11 @@ typedef struct lb_list {
 struct lb_balancer {
     lb_ctx_t *ctx;
     lb_hstate_t *hosts;
-    uint32_t *index; /* slot: host index + 1, 0 = empty; NULL when no hosts */
-    uint32_t n_hosts, cap_hosts, index_mask;
+    rx_map_t index; /* (ip, port) -> host */
+    uint32_t n_hosts, cap_hosts;
     lb_list_t idle, over;
-    int32_t modid, cmdid;
+    lb_pair_key_t pair;
+    rx_map_node_t pair_node; /* in the route cache */
     uint32_t access_cnt;
     uint64_t last_update, last_stats;
     uint8_t state;
@@ -133,21 +147,6 @@ static double ratio(uint32_t part, uint32_t other)
     return total ? (double)part / (double)total : 0.0;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-static uint64_t host_hash(int32_t ip, int32_t port)
-{
-    return mix64((uint64_t)(uint32_t)ip << 32 | (uint32_t)port);
-}
-
 /* ------------------------------------------------------------- lists -- */
 
 static lb_list_t *list_of(lb_balancer_t *b, const lb_hstate_t *h)
@@ -193,33 +192,39 @@ static void list_move_tail(lb_balancer_t *b, lb_list_t *l, uint32_t i)
 
 /* ------------------------------------------------------------- index -- */
 
-static uint32_t index_size(size_t n)
+static int64_t host_find(lb_balancer_t *b, int32_t ip, int32_t port)
 {
-    uint32_t size = 8;
-    while (size < 2 * n)
-        size <<= 1;
-    return size;
+    lb_host_t key = {ip, port};
+    rx_map_node_t *n = rx_map_find(&b->index, &key);
+
+    return n ? rx_map_entry(n, lb_hstate_t, node) - b->hosts : -1;
 }
 
-static void index_insert(uint32_t *index, uint32_t mask, const lb_hstate_t *hosts, uint32_t i)
+/* Cannot fail: the index was reserved for every host. */
+static void index_add(rx_map_t *index, lb_hstate_t *h)
 {
-    uint32_t s = host_hash(hosts[i].ip, hosts[i].port) & mask;
-    while (index[s])
-        s = (s + 1) & mask;
-    index[s] = i + 1;
+    lb_host_t key = {h->ip, h->port};
+    int r = rx_map_insert(index, &h->node, &key);
+
+    assert(r == 0);
+    (void)r;
 }
 
-static int64_t host_find(const lb_balancer_t *b, int32_t ip, int32_t port)
+/* ------------------------------------------------------ the route cache -- */
+
+const rx_map_type_t lb_pair_map_type = {
+    .key_len = sizeof(lb_pair_key_t),
+    .key_offset = RX_MAP_KEY_OFFSET(lb_balancer_t, pair, pair_node),
+};
+
+rx_map_node_t *lb_pair_node(lb_balancer_t *b)
 {
-    if (!b->index)
-        return -1;
-    uint32_t s = host_hash(ip, port) & b->index_mask;
-    for (uint32_t slot; (slot = b->index[s]); s = (s + 1) & b->index_mask) {
-        const lb_hstate_t *h = &b->hosts[slot - 1];
-        if (h->ip == ip && h->port == port)
-            return slot - 1;
-    }
-    return -1;
+    return &b->pair_node;
+}
+
+lb_balancer_t *lb_of_pair_node(rx_map_node_t *node)
+{
+    return rx_map_entry(node, lb_balancer_t, pair_node);
 }
 
 /* ---------------------------------------------------------- balancer -- */
@@ -230,8 +235,8 @@ lb_balancer_t *lb_new(lb_ctx_t *ctx, int32_t modid, int32_t cmdid, uint64_t now)
     if (!b)
         return NULL;
     b->ctx = ctx;
-    b->modid = modid;
-    b->cmdid = cmdid;
+    b->pair = (lb_pair_key_t){modid, cmdid};
+    rx_map_init(&b->index, &host_map_type);
     b->idle = b->over = (lb_list_t){NIL, NIL, 0};
     b->state = LB_PULLING;
     b->last_update = now;
@@ -243,18 +248,18 @@ void lb_free(lb_balancer_t *b)
     if (!b)
         return;
     free(b->hosts);
-    free(b->index);
+    rx_map_free(&b->index);
     free(b);
 }
 
 int32_t lb_modid(const lb_balancer_t *b)
 {
-    return b->modid;
+    return b->pair.modid;
 }
 
 int32_t lb_cmdid(const lb_balancer_t *b)
 {
-    return b->cmdid;
+    return b->pair.cmdid;
 }
 
 bool lb_is_pulling(const lb_balancer_t *b)
@@ -274,8 +279,7 @@ size_t lb_overload_count(const lb_balancer_t *b)
 
 size_t lb_memory(const lb_balancer_t *b)
 {
-    return sizeof(*b) + (size_t)b->cap_hosts * sizeof(lb_hstate_t) +
-           (b->index ? ((size_t)b->index_mask + 1) * sizeof(uint32_t) : 0);
+    return sizeof(*b) + (size_t)b->cap_hosts * sizeof(lb_hstate_t) + rx_map_memory(&b->index);
 }
 
 /* ---------------------------------------------------------- snapshots -- */
@@ -349,8 +353,8 @@ static lb_event_t make_event(const lb_balancer_t *b, const lb_hstate_t *h, lb_ev
     return (lb_event_t){
         .kind = kind,
         .reason = reason,
-        .modid = b->modid,
-        .cmdid = b->cmdid,
+        .modid = b->pair.modid,
+        .cmdid = b->pair.cmdid,
         .ip = h->ip,
         .port = h->port,
         .vsucc = h->vsucc,
@@ -566,7 +570,8 @@ void lb_on_dns_reconnect(lb_balancer_t *b)
 
 /* ------------------------------------------------------ update_route -- */
 
-/* Removes host i; the last host takes its slot. The index is stale after. */
+/* Removes host i; the last host takes its slot. The index is stale after
+ * (it is rebuilt). */
 static void host_remove(lb_balancer_t *b, uint32_t i)
 {
     list_unlink(b, list_of(b, &b->hosts[i]), i);
@@ -593,7 +598,7 @@ static void host_append(lb_balancer_t *b, const lb_host_t *src, uint64_t now)
     *h = (lb_hstate_t){.ip = src->ip, .port = src->port};
     set_idle(h, &b->ctx->cfg, now);
     list_push_tail(b, &b->idle, i);
-    index_insert(b->index, b->index_mask, b->hosts, i);
+    index_add(&b->index, h);
 }
 
 /* Marks the hosts that stay; returns whether any host goes. */
@@ -612,46 +617,49 @@ static bool mark_staying(lb_balancer_t *b, const lb_host_t *hosts, size_t n)
     return staying < b->n_hosts;
 }
 
-static void shrink_hosts(lb_balancer_t *b)
+/* Returns whether the host array moved. */
+static bool shrink_hosts(lb_balancer_t *b)
 {
     if (b->cap_hosts == b->n_hosts)
-        return;
+        return false;
     if (b->n_hosts == 0) {
         free(b->hosts);
         b->hosts = NULL;
         b->cap_hosts = 0;
-        return;
+        return false;
     }
     lb_hstate_t *p = realloc(b->hosts, b->n_hosts * sizeof(*p));
-    if (p) {
-        b->hosts = p;
-        b->cap_hosts = b->n_hosts;
-    }
+    if (!p)
+        return false;
+    bool moved = p != b->hosts;
+    b->hosts = p;
+    b->cap_hosts = b->n_hosts;
+    return moved;
 }
 
 int lb_update_route(lb_balancer_t *b, uint64_t now, const lb_host_t *hosts, size_t n)
 {
-    uint32_t *index = NULL, index_len = 0;
+    rx_map_t index;
+    bool some_go;
 
     if (n > LB_MAX_HOSTS)
         return -E2BIG;
-    if (n > 0) {
-        index_len = index_size(n);
-        index = calloc(index_len, sizeof(*index));
-        if (!index)
-            return -ENOMEM;
-    }
+    /* While the old index still points into the host array. */
+    some_go = mark_staying(b, hosts, n);
+    rx_map_init(&index, &host_map_type);
+    if (n > 0 && rx_map_reserve(&index, n) < 0)
+        return -ENOMEM;
     if (b->cap_hosts < n) {
         lb_hstate_t *p = realloc(b->hosts, n * sizeof(*p));
         if (!p) {
-            free(index);
+            rx_map_free(&index);
             return -ENOMEM;
         }
         b->hosts = p;
         b->cap_hosts = (uint32_t)n;
     }
 
-    if (mark_staying(b, hosts, n)) {
+    if (some_go) {
         flush_stats(b, now);
         /* Downwards: the host moved into a freed slot was already looked at. */
         for (uint32_t i = b->n_hosts; i-- > 0;)
@@ -659,16 +667,19 @@ int lb_update_route(lb_balancer_t *b, uint64_t now, const lb_host_t *hosts, size
                 host_remove(b, i);
     }
 
-    free(b->index);
+    rx_map_free(&b->index);
     b->index = index;
-    b->index_mask = index_len ? index_len - 1 : 0;
     for (uint32_t i = 0; i < b->n_hosts; i++)
-        index_insert(b->index, b->index_mask, b->hosts, i);
+        index_add(&b->index, &b->hosts[i]);
     for (size_t k = 0; k < n; k++)
         if (host_find(b, hosts[k].ip, hosts[k].port) < 0)
             host_append(b, &hosts[k], now);
 
-    shrink_hosts(b);
+    if (shrink_hosts(b)) {
+        rx_map_clear(&b->index);
+        for (uint32_t i = 0; i < b->n_hosts; i++)
+            index_add(&b->index, &b->hosts[i]);
+    }
     b->last_update = now;
     b->state = LB_NEW;
     return 0;
@@ -689,10 +700,11 @@ bool lb_list_host(const lb_balancer_t *b, bool overloaded, size_t i, lb_host_t *
 
 int lb_host_info(const lb_balancer_t *b, int32_t ip, int32_t port, lb_host_info_t *ret_info)
 {
-    int64_t i = host_find(b, ip, port);
-    if (i < 0)
+    lb_host_t key = {ip, port};
+    const rx_map_node_t *n = rx_map_peek(&b->index, &key);
+    if (!n)
         return -ENOENT;
-    const lb_hstate_t *h = &b->hosts[i];
+    const lb_hstate_t *h = rx_map_entry(n, const lb_hstate_t, node);
     *ret_info = (lb_host_info_t){
         .host = {h->ip, h->port},
         .overload = h->overload,

@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libreactor/map.h"
+
 /* The protocol's LarsRetCode values. */
 enum {
     LB_RET_SUCC = 0,
@@ -217,5 +219,16 @@ int lb_host_info(const lb_balancer_t *b, int32_t ip, int32_t port, lb_host_info_
 
 /* Bytes this balancer holds on the heap (struct, hosts, index). */
 size_t lb_memory(const lb_balancer_t *b);
+
+/* Balancers are kept in an rx_map by pair (the route cache): the node and
+ * the key live in the balancer, so a lookup touches only the balancer it
+ * finds. Keys given to rx_map_find() are lb_pair_key_t. */
+typedef struct lb_pair_key {
+    int32_t modid, cmdid;
+} lb_pair_key_t;
+
+extern const rx_map_type_t lb_pair_map_type;
+rx_map_node_t *lb_pair_node(lb_balancer_t *b);
+lb_balancer_t *lb_of_pair_node(rx_map_node_t *node);
 
 #endif

@@ -18,6 +18,7 @@
 #include "daemons/agent/agent.h"
 #include "daemons/agent/wire.h"
 #include "daemons/common/log.h"
+#include "libreactor/map.h"
 
 #define REP_RETRY_MS 200
 #define REP_BODY_MAX RX_FRAME_MAX_DEFAULT
@@ -26,20 +27,24 @@
 
 typedef struct rep_snapshot {
     agent_reporter_t *r;
-    int32_t modid, cmdid;
+    lb_pair_key_t pair;
+    rx_map_node_t node; /* in pending.by_pair while pending */
+    size_t pos;         /* in pending.order */
     size_t n;
     lb_call_result_t results[];
 } rep_snapshot_t;
 
+static const rx_map_type_t snapshot_map_type = {
+    .key_len = sizeof(lb_pair_key_t),
+    .key_offset = RX_MAP_KEY_OFFSET(rep_snapshot_t, pair, node),
+};
+
 /* Pending snapshots: `order` holds them in arrival order (NULL once sent),
- * an open-addressing table maps a pair to its index in `order`. */
+ * by_pair maps a pair to its pending snapshot. */
 typedef struct rep_pending {
     rep_snapshot_t **order;
     size_t n, cap, pos;
-    uint64_t *keys;
-    uint32_t *idx;
-    bool *used;
-    size_t tcap, tused;
+    rx_map_t by_pair;
 } rep_pending_t;
 
 struct agent_reporter {
@@ -57,89 +62,35 @@ struct agent_reporter {
 
 /* ------------------------------------------------------------- pending -- */
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static void pending_clear(rep_pending_t *p)
 {
     for (size_t i = p->pos; i < p->n; i++)
         free(p->order[i]);
     p->n = p->pos = 0;
-    p->tused = 0;
-    if (p->used)
-        memset(p->used, 0, p->tcap * sizeof(*p->used));
+    rx_map_clear(&p->by_pair);
 }
 
 static void pending_free(rep_pending_t *p)
 {
     pending_clear(p);
     free(p->order);
-    free(p->keys);
-    free(p->idx);
-    free(p->used);
-    memset(p, 0, sizeof(*p));
-}
-
-/* The slot of key, or the empty slot where it belongs. */
-static size_t pending_slot(const rep_pending_t *p, uint64_t key)
-{
-    size_t i = mix(key) & (p->tcap - 1);
-
-    while (p->used[i] && p->keys[i] != key)
-        i = (i + 1) & (p->tcap - 1);
-    return i;
-}
-
-static int pending_grow_table(rep_pending_t *p)
-{
-    rep_pending_t old = *p;
-    size_t cap = p->tcap ? 2 * p->tcap : 64;
-
-    p->keys = malloc(cap * sizeof(*p->keys));
-    p->idx = malloc(cap * sizeof(*p->idx));
-    p->used = calloc(cap, sizeof(*p->used));
-    if (!p->keys || !p->idx || !p->used) {
-        free(p->keys);
-        free(p->idx);
-        free(p->used);
-        p->keys = old.keys;
-        p->idx = old.idx;
-        p->used = old.used;
-        return -ENOMEM;
-    }
-    p->tcap = cap;
-    for (size_t i = 0; i < old.tcap; i++) {
-        if (!old.used[i])
-            continue;
-        size_t s = pending_slot(p, old.keys[i]);
-        p->used[s] = true;
-        p->keys[s] = old.keys[i];
-        p->idx[s] = old.idx[i];
-    }
-    free(old.keys);
-    free(old.idx);
-    free(old.used);
-    return 0;
+    rx_map_free(&p->by_pair);
+    p->order = NULL;
+    p->cap = 0;
 }
 
 /* Takes s in every case. */
 static void pending_put(agent_reporter_t *r, rep_snapshot_t *s)
 {
     rep_pending_t *p = &r->pending;
-    uint64_t key = agent_pair_key(s->modid, s->cmdid);
-    size_t slot;
+    rx_map_node_t *n = rx_map_find(&p->by_pair, &s->pair);
 
-    if ((p->tused + 1) * 2 > p->tcap && pending_grow_table(p) < 0)
-        goto drop;
-    slot = pending_slot(p, key);
-    if (p->used[slot] && p->idx[slot] >= p->pos && p->order[p->idx[slot]]) {
-        free(p->order[p->idx[slot]]);
-        p->order[p->idx[slot]] = s;
+    if (n) {
+        rep_snapshot_t *old = rx_map_entry(n, rep_snapshot_t, node);
+        rx_map_replace(&p->by_pair, n, &s->node);
+        s->pos = old->pos;
+        p->order[s->pos] = s;
+        free(old);
         agent_inc(r->replaced);
         return;
     }
@@ -151,11 +102,9 @@ static void pending_put(agent_reporter_t *r, rep_snapshot_t *s)
         p->order = o;
         p->cap = cap;
     }
-    if (!p->used[slot])
-        p->tused++;
-    p->used[slot] = true;
-    p->keys[slot] = key;
-    p->idx[slot] = (uint32_t)p->n;
+    if (rx_map_insert(&p->by_pair, &s->node, &s->pair) < 0)
+        goto drop;
+    s->pos = p->n;
     p->order[p->n++] = s;
     agent_inc(r->npending);
     return;
@@ -183,7 +132,7 @@ static int send_snapshot(agent_reporter_t *r, const rep_snapshot_t *s)
     /* An empty route still reports nothing: nothing to key rows by. */
     for (size_t off = 0; off < s->n; off += REP_CHUNK) {
         size_t k = s->n - off < REP_CHUNK ? s->n - off : REP_CHUNK;
-        len = wire_encode_report_status(r->scratch, s->modid, s->cmdid,
+        len = wire_encode_report_status(r->scratch, s->pair.modid, s->pair.cmdid,
                                         (int32_t)r->agent->caller_ip, s->results + off, k, ts);
         err = rx_tcp_client_send(r->cli, WIRE_ID_REPORT_STATUS_REQUEST, r->scratch, (uint32_t)len);
         if (err < 0)
@@ -210,6 +159,7 @@ static void pending_flush(agent_reporter_t *r)
             }
             if (err < 0)
                 agent_inc(r->dropped);
+            rx_map_remove(&p->by_pair, &s->node);
             free(s);
             p->order[p->pos] = NULL;
         }
@@ -264,7 +214,7 @@ void agent_reporter_post(agent_reporter_t *r, int32_t modid, int32_t cmdid,
         agent_inc(r->dropped);
         return;
     }
-    *s = (rep_snapshot_t){.r = r, .modid = modid, .cmdid = cmdid, .n = n};
+    *s = (rep_snapshot_t){.r = r, .pair = {modid, cmdid}, .n = n};
     if (n)
         memcpy(s->results, results, n * sizeof(*results));
     if (rx_loop_post(r->loop, snapshot_task, s) < 0)
@@ -310,6 +260,7 @@ int agent_reporter_new(agent_t *a, rx_loop_t *loop, const lars_strv_t *servers,
         return -ENOMEM;
     r->agent = a;
     r->loop = loop;
+    rx_map_init(&r->pending.by_pair, &snapshot_map_type);
     r->router = rx_router_new();
     if (!r->router)
         goto out_free;

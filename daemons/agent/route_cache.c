@@ -1,72 +1,50 @@
 /*
  * One shard's map of (modid, cmdid) pairs to their balancers (see
- * route_cache.h). Linear probing over a power-of-two table holding the key
- * next to the pointer, so a probe does not touch the balancer; grown by
- * doubling at 70 % load, which happens only when a pair is created.
+ * route_cache.h): an rx_map whose nodes and keys live in the balancers
+ * (lb_pair_map_type), so a get_host looks at the bucket array and the
+ * balancer it finds, and allocates nothing. Pairs come from applications,
+ * hence the keyed hash: no choice of pairs makes the chains long.
  */
 #include "daemons/agent/route_cache.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-typedef struct rc_slot {
-    uint64_t key;
-    lb_balancer_t *b; /* NULL: empty */
-} rc_slot_t;
-
 struct route_cache {
     lb_ctx_t *ctx;
-    rc_slot_t *slots;
-    size_t mask, count, max_pairs;
+    rx_map_t pairs;
+    size_t max_pairs;
 };
-
-#define RC_INITIAL_SLOTS 64
-
-static uint64_t pair_key(int32_t modid, int32_t cmdid)
-{
-    return (uint64_t)(uint32_t)modid << 32 | (uint32_t)cmdid;
-}
-
-static size_t pair_hash(uint64_t key)
-{
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdULL;
-    key ^= key >> 33;
-    key *= 0xc4ceb9fe1a85ec53ULL;
-    key ^= key >> 33;
-    return (size_t)key;
-}
 
 int route_cache_new(lb_ctx_t *ctx, size_t max_pairs, route_cache_t **ret_cache)
 {
     route_cache_t *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
-    c->slots = calloc(RC_INITIAL_SLOTS, sizeof(*c->slots));
-    if (!c->slots) {
-        free(c);
-        return -ENOMEM;
-    }
     c->ctx = ctx;
-    c->mask = RC_INITIAL_SLOTS - 1;
     c->max_pairs = max_pairs;
+    rx_map_init(&c->pairs, &lb_pair_map_type);
     *ret_cache = c;
     return 0;
 }
 
 void route_cache_free(route_cache_t *cache)
 {
+    rx_map_iter_t it;
+    rx_map_node_t *n;
+
     if (!cache)
         return;
-    for (size_t s = 0; s <= cache->mask; s++)
-        lb_free(cache->slots[s].b);
-    free(cache->slots);
+    rx_map_iter_init(&it, &cache->pairs);
+    while ((n = rx_map_iter_next(&it)))
+        lb_free(lb_of_pair_node(n));
+    rx_map_free(&cache->pairs);
     free(cache);
 }
 
 size_t route_cache_count(const route_cache_t *cache)
 {
-    return cache->count;
+    return rx_map_count(&cache->pairs);
 }
 
 lb_ctx_t *route_cache_ctx(const route_cache_t *cache)
@@ -74,47 +52,29 @@ lb_ctx_t *route_cache_ctx(const route_cache_t *cache)
     return cache->ctx;
 }
 
-static size_t slot_of(const rc_slot_t *slots, size_t mask, uint64_t key)
+lb_balancer_t *route_cache_find(route_cache_t *cache, int32_t modid, int32_t cmdid)
 {
-    size_t s = pair_hash(key) & mask;
-    while (slots[s].b && slots[s].key != key)
-        s = (s + 1) & mask;
-    return s;
-}
+    lb_pair_key_t key = {modid, cmdid};
+    rx_map_node_t *n = rx_map_find(&cache->pairs, &key);
 
-lb_balancer_t *route_cache_find(const route_cache_t *cache, int32_t modid, int32_t cmdid)
-{
-    return cache->slots[slot_of(cache->slots, cache->mask, pair_key(modid, cmdid))].b;
-}
-
-static int grow(route_cache_t *c)
-{
-    size_t len = (c->mask + 1) * 2;
-    rc_slot_t *slots = calloc(len, sizeof(*slots));
-    if (!slots)
-        return -ENOMEM;
-    for (size_t s = 0; s <= c->mask; s++)
-        if (c->slots[s].b)
-            slots[slot_of(slots, len - 1, c->slots[s].key)] = c->slots[s];
-    free(c->slots);
-    c->slots = slots;
-    c->mask = len - 1;
-    return 0;
+    return n ? lb_of_pair_node(n) : NULL;
 }
 
 static int create(route_cache_t *c, int32_t modid, int32_t cmdid, uint64_t now,
                   lb_balancer_t **ret_b)
 {
-    if (c->max_pairs && c->count >= c->max_pairs)
+    lb_pair_key_t key = {modid, cmdid};
+
+    if (c->max_pairs && rx_map_count(&c->pairs) >= c->max_pairs)
         return -ENOSPC;
-    if ((c->count + 1) * 10 > (c->mask + 1) * 7 && grow(c) < 0)
-        return -ENOMEM;
     lb_balancer_t *b = lb_new(c->ctx, modid, cmdid, now);
     if (!b)
         return -ENOMEM;
-    uint64_t key = pair_key(modid, cmdid);
-    c->slots[slot_of(c->slots, c->mask, key)] = (rc_slot_t){key, b};
-    c->count++;
+    int r = rx_map_insert(&c->pairs, lb_pair_node(b), &key);
+    if (r < 0) {
+        lb_free(b);
+        return r;
+    }
     *ret_b = b;
     return 0;
 }
@@ -184,38 +144,63 @@ int route_cache_update_route(route_cache_t *cache, int32_t modid, int32_t cmdid,
     return lb_update_route(b, now, hosts, n);
 }
 
+/* Iteration moves no bucket, so callbacks may look pairs up. */
 void route_cache_foreach(route_cache_t *cache, void (*cb)(lb_balancer_t *b, void *arg), void *arg)
 {
-    for (size_t s = 0; s <= cache->mask; s++)
-        if (cache->slots[s].b)
-            cb(cache->slots[s].b, arg);
+    rx_map_iter_t it;
+    rx_map_node_t *n;
+
+    rx_map_iter_init(&it, &cache->pairs);
+    while ((n = rx_map_iter_next(&it)))
+        cb(lb_of_pair_node(n), arg);
+}
+
+static void tick_one(lb_balancer_t *b, void *arg)
+{
+    lb_tick(b, *(const uint64_t *)arg);
 }
 
 void route_cache_tick(route_cache_t *cache, uint64_t now)
 {
-    for (size_t s = 0; s <= cache->mask; s++)
-        if (cache->slots[s].b)
-            lb_tick(cache->slots[s].b, now);
+    route_cache_foreach(cache, tick_one, &now);
+}
+
+typedef struct reconnect_ctx {
+    void (*cb)(int32_t modid, int32_t cmdid, void *arg);
+    void *arg;
+} reconnect_ctx_t;
+
+static void reconnect_one(lb_balancer_t *b, void *arg)
+{
+    const reconnect_ctx_t *rc = arg;
+
+    lb_on_dns_reconnect(b);
+    if (rc->cb)
+        rc->cb(lb_modid(b), lb_cmdid(b), rc->arg);
 }
 
 void route_cache_on_dns_reconnect(route_cache_t *cache,
                                   void (*cb)(int32_t modid, int32_t cmdid, void *arg), void *arg)
 {
-    for (size_t s = 0; s <= cache->mask; s++) {
-        lb_balancer_t *b = cache->slots[s].b;
-        if (!b)
-            continue;
-        lb_on_dns_reconnect(b);
-        if (cb)
-            cb(lb_modid(b), lb_cmdid(b), arg);
-    }
+    reconnect_ctx_t rc = {cb, arg};
+
+    route_cache_foreach(cache, reconnect_one, &rc);
 }
 
-size_t route_cache_memory(const route_cache_t *cache)
+static void add_memory(lb_balancer_t *b, void *arg)
 {
-    size_t bytes = sizeof(*cache) + (cache->mask + 1) * sizeof(rc_slot_t);
-    for (size_t s = 0; s <= cache->mask; s++)
-        if (cache->slots[s].b)
-            bytes += lb_memory(cache->slots[s].b);
+    *(size_t *)arg += lb_memory(b);
+}
+
+size_t route_cache_memory(route_cache_t *cache)
+{
+    size_t bytes = sizeof(*cache) + rx_map_memory(&cache->pairs);
+
+    route_cache_foreach(cache, add_memory, &bytes);
     return bytes;
+}
+
+void route_cache_map_stats(const route_cache_t *cache, rx_map_stats_t *ret_stats)
+{
+    rx_map_stats(&cache->pairs, ret_stats);
 }

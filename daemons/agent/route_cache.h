@@ -1,8 +1,8 @@
 /*
  * One agent shard's route cache: (modid, cmdid) -> load balancer.
  *
- * An open-addressing hash table of balancer pointers (balancers never move,
- * so a pointer stays valid until route_cache_free()). Pairs are created on
+ * A keyed hash map (rx_map) of balancers (balancers never move, so a
+ * pointer stays valid until route_cache_free()). Pairs are created on
  * first use (get_host, get_route) in PULLING state and never removed: a pair
  * lars-dns reports empty stays as a negative entry. Lookups of known pairs
  * allocate nothing. Owned by the shard's thread like its lb_ctx_t, which must
@@ -25,7 +25,7 @@ size_t route_cache_count(const route_cache_t *cache);
 lb_ctx_t *route_cache_ctx(const route_cache_t *cache);
 
 /* NULL when the pair is unknown. */
-lb_balancer_t *route_cache_find(const route_cache_t *cache, int32_t modid, int32_t cmdid);
+lb_balancer_t *route_cache_find(route_cache_t *cache, int32_t modid, int32_t cmdid);
 
 /* Finds or creates (PULLING) the pair's balancer; *ret_created tells the
  * caller to request its route. -ENOSPC when max_pairs is reached, -ENOMEM;
@@ -56,7 +56,7 @@ int route_cache_update_route(route_cache_t *cache, int32_t modid, int32_t cmdid,
 /* The shard's once-a-second timer. */
 void route_cache_tick(route_cache_t *cache, uint64_t now);
 
-/* Every balancer, in table order. cb must not add pairs. */
+/* Every balancer, in no particular order. cb must not add pairs. */
 void route_cache_foreach(route_cache_t *cache, void (*cb)(lb_balancer_t *b, void *arg), void *arg);
 
 /* lars-dns (re)connected: every PULLING pair becomes NEW, then cb is called
@@ -65,6 +65,9 @@ void route_cache_on_dns_reconnect(route_cache_t *cache,
                                   void (*cb)(int32_t modid, int32_t cmdid, void *arg), void *arg);
 
 /* Heap bytes held by the cache and its balancers (without malloc overhead). */
-size_t route_cache_memory(const route_cache_t *cache);
+size_t route_cache_memory(route_cache_t *cache);
+
+/* The shape of the pair map's chains (tests). */
+void route_cache_map_stats(const route_cache_t *cache, rx_map_stats_t *ret_stats);
 
 #endif

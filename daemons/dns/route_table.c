@@ -150,17 +150,9 @@ int route_builder_add(route_builder_t *b, int32_t modid, int32_t cmdid, int32_t 
     return append_sorted(b, &r);
 }
 
-static uint64_t pair_hash(int32_t modid, int32_t cmdid)
+static uint64_t pair_hash(const route_table_t *t, int32_t modid, int32_t cmdid)
 {
-    uint64_t k = ((uint64_t)(uint32_t)modid << 32) | (uint32_t)cmdid;
-
-    /* splitmix64 finaliser: consecutive ids spread over the whole index */
-    k ^= k >> 30;
-    k *= 0xbf58476d1ce4e5b9ULL;
-    k ^= k >> 27;
-    k *= 0x94d049bb133111ebULL;
-    k ^= k >> 31;
-    return k;
+    return rx_siphash_u64(&t->hash_key, ((uint64_t)(uint32_t)modid << 32) | (uint32_t)cmdid);
 }
 
 static int build_index(route_table_t *t)
@@ -174,8 +166,9 @@ static int build_index(route_table_t *t)
         return -ENOMEM;
     memset(t->index, 0xff, cap * sizeof(uint32_t));
     t->index_mask = cap - 1;
+    rx_siphash_process_key(&t->hash_key);
     for (size_t i = 0; i < t->npairs; i++) {
-        size_t s = pair_hash(t->pairs[i].modid, t->pairs[i].cmdid) & t->index_mask;
+        size_t s = pair_hash(t, t->pairs[i].modid, t->pairs[i].cmdid) & t->index_mask;
         while (t->index[s] != SLOT_EMPTY)
             s = (s + 1) & t->index_mask;
         t->index[s] = (uint32_t)i;
@@ -269,7 +262,7 @@ void route_table_free(route_table_t *t)
 
 const route_pair_t *route_table_lookup(const route_table_t *t, int32_t modid, int32_t cmdid)
 {
-    size_t s = pair_hash(modid, cmdid) & t->index_mask;
+    size_t s = pair_hash(t, modid, cmdid) & t->index_mask;
 
     for (;;) {
         uint32_t i = t->index[s];
@@ -285,6 +278,22 @@ size_t route_table_bytes(const route_table_t *t)
 {
     return sizeof(*t) + t->npairs * sizeof(route_pair_t) + t->nhosts * sizeof(route_host_t) +
            (t->index_mask + 1) * sizeof(uint32_t);
+}
+
+size_t route_table_longest_probe(const route_table_t *t)
+{
+    size_t longest = 0;
+
+    for (size_t s = 0; s <= t->index_mask; s++) {
+        uint32_t i = t->index[s];
+        if (i == SLOT_EMPTY)
+            continue;
+        size_t home = pair_hash(t, t->pairs[i].modid, t->pairs[i].cmdid) & t->index_mask;
+        size_t d = (s - home) & t->index_mask;
+        if (d > longest)
+            longest = d;
+    }
+    return longest;
 }
 
 static int pair_key_cmp(const route_pair_t *a, const route_pair_t *b)

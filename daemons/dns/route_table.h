@@ -5,8 +5,11 @@
  * sorted by (modid, cmdid) as unsigned numbers (the order MariaDB gives for
  * INT UNSIGNED) and every pair's hosts are sorted by (ip, port) and unique,
  * so two snapshots can be diffed by one merge walk. An open-addressing index
- * of 32-bit slots gives O(1) lookups. 1,000,000 routes in 100,000 pairs
- * take about 8 MiB of hosts + 1.6 MiB of pairs + 1 MiB of index.
+ * of 32-bit slots, built once and at most half full, gives O(1) lookups; its
+ * hash is SipHash under the process key (agents choose the pairs they look
+ * up, so they must not be able to aim at long probe runs). 1,000,000 routes
+ * in 100,000 pairs take about 8 MiB of hosts + 1.6 MiB of pairs + 1 MiB of
+ * index.
  *
  * Once built a snapshot is never modified, so any number of threads may read
  * it without locks; who frees it is decided by dns.c (see the grace period
@@ -17,6 +20,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "libreactor/siphash.h"
 
 typedef struct route_host {
     int32_t ip; /* INET_ATON value as int32 (two's complement) */
@@ -37,7 +42,8 @@ typedef struct route_table {
     size_t nhosts;
     uint32_t *index; /* pair indices; UINT32_MAX = empty slot */
     size_t index_mask;
-    uint64_t version; /* RouteVersion.version it was loaded at */
+    rx_siphash_key_t hash_key; /* the process key, copied */
+    uint64_t version;          /* RouteVersion.version it was loaded at */
 } route_table_t;
 
 /* Builds a snapshot row by row. Rows may come in any order (sorted input,
@@ -81,6 +87,9 @@ int route_table_patch(const route_table_t *base, const route_table_t *delta,
 
 /* Bytes the snapshot holds (for STATUS and the benchmark). */
 size_t route_table_bytes(const route_table_t *t);
+
+/* The longest distance of a pair from its home slot in the index (tests). */
+size_t route_table_longest_probe(const route_table_t *t);
 
 /* Calls cb for every pair whose host set differs between old and new
  * (added, removed or changed), in (modid, cmdid) order. Either table may be

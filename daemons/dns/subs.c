@@ -1,7 +1,7 @@
 /*
- * Per-loop subscription maps (see subs.h). Two chained hash tables that
- * double when their load reaches 1: pairs by (modid, cmdid) and nodes by
- * (connection, pair).
+ * Per-loop subscription maps (see subs.h): two rx_maps, pairs by (modid,
+ * cmdid) and subscriptions by (connection, pair). Agents choose the pairs,
+ * hence the keyed hash: no choice of pairs makes a chain long.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -9,47 +9,43 @@
 
 #include "daemons/dns/subs.h"
 
-typedef struct sub_pair {
+typedef struct sub_pair_key {
     int32_t modid, cmdid;
-    struct sub_pair *hnext;
+} sub_pair_key_t;
+
+typedef struct sub_pair {
+    sub_pair_key_t key;
+    rx_map_node_t node;
     dns_sub_t *head; /* subscribers */
     size_t count;
 } sub_pair_t;
 
-struct dns_sub {
-    sub_pair_t *pair;
+typedef struct sub_key {
     dns_subconn_t *conn;
+    sub_pair_t *pair;
+} sub_key_t;
+
+struct dns_sub {
+    sub_key_t key;
+    rx_map_node_t node;       /* in the subscription set */
     dns_sub_t *pprev, *pnext; /* in pair->head */
     dns_sub_t *cnext;         /* in conn->head */
-    dns_sub_t *hnext;         /* in the node set */
 };
 
 struct dns_subs {
-    sub_pair_t **pairs;
-    size_t pairs_mask, npairs;
-    dns_sub_t **nodes;
-    size_t nodes_mask, nnodes;
+    rx_map_t pairs;
+    rx_map_t subs;
 };
 
-static uint64_t mix(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
-}
+static const rx_map_type_t pair_map_type = {
+    .key_len = sizeof(sub_pair_key_t),
+    .key_offset = RX_MAP_KEY_OFFSET(sub_pair_t, key, node),
+};
 
-static uint64_t pair_hash(int32_t modid, int32_t cmdid)
-{
-    return mix(((uint64_t)(uint32_t)modid << 32) | (uint32_t)cmdid);
-}
-
-static uint64_t node_hash(const dns_subconn_t *c, const sub_pair_t *p)
-{
-    return mix((uint64_t)(uintptr_t)c ^ mix((uint64_t)(uintptr_t)p));
-}
+static const rx_map_type_t sub_map_type = {
+    .key_len = sizeof(sub_key_t),
+    .key_offset = RX_MAP_KEY_OFFSET(dns_sub_t, key, node),
+};
 
 dns_subs_t *dns_subs_new(void)
 {
@@ -57,158 +53,79 @@ dns_subs_t *dns_subs_new(void)
 
     if (!s)
         return NULL;
-    s->pairs = calloc(64, sizeof(*s->pairs));
-    s->nodes = calloc(64, sizeof(*s->nodes));
-    if (!s->pairs || !s->nodes) {
-        dns_subs_free(s);
-        return NULL;
-    }
-    s->pairs_mask = s->nodes_mask = 63;
+    rx_map_init(&s->pairs, &pair_map_type);
+    rx_map_init(&s->subs, &sub_map_type);
     return s;
 }
 
 void dns_subs_free(dns_subs_t *s)
 {
+    rx_map_iter_t it;
+    rx_map_node_t *n;
+
     if (!s)
         return;
-    for (size_t i = 0; s->nodes && i <= s->nodes_mask; i++) {
-        dns_sub_t *n = s->nodes[i];
-        while (n) {
-            dns_sub_t *next = n->hnext;
-            free(n);
-            n = next;
-        }
-    }
-    for (size_t i = 0; s->pairs && i <= s->pairs_mask; i++) {
-        sub_pair_t *p = s->pairs[i];
-        while (p) {
-            sub_pair_t *next = p->hnext;
-            free(p);
-            p = next;
-        }
-    }
-    free(s->pairs);
-    free(s->nodes);
+    rx_map_iter_init(&it, &s->subs);
+    while ((n = rx_map_iter_next(&it)))
+        free(rx_map_entry(n, dns_sub_t, node));
+    rx_map_iter_init(&it, &s->pairs);
+    while ((n = rx_map_iter_next(&it)))
+        free(rx_map_entry(n, sub_pair_t, node));
+    rx_map_free(&s->pairs);
+    rx_map_free(&s->subs);
     free(s);
 }
 
-static int rehash_pairs(dns_subs_t *s)
+static sub_pair_t *pair_find(dns_subs_t *s, int32_t modid, int32_t cmdid)
 {
-    size_t cap = (s->pairs_mask + 1) * 2;
-    sub_pair_t **t = calloc(cap, sizeof(*t));
+    sub_pair_key_t key = {modid, cmdid};
+    rx_map_node_t *n = rx_map_find(&s->pairs, &key);
 
-    if (!t)
-        return -ENOMEM;
-    for (size_t i = 0; i <= s->pairs_mask; i++) {
-        sub_pair_t *p = s->pairs[i];
-        while (p) {
-            sub_pair_t *next = p->hnext;
-            size_t b = pair_hash(p->modid, p->cmdid) & (cap - 1);
-            p->hnext = t[b];
-            t[b] = p;
-            p = next;
-        }
-    }
-    free(s->pairs);
-    s->pairs = t;
-    s->pairs_mask = cap - 1;
-    return 0;
-}
-
-static int rehash_nodes(dns_subs_t *s)
-{
-    size_t cap = (s->nodes_mask + 1) * 2;
-    dns_sub_t **t = calloc(cap, sizeof(*t));
-
-    if (!t)
-        return -ENOMEM;
-    for (size_t i = 0; i <= s->nodes_mask; i++) {
-        dns_sub_t *n = s->nodes[i];
-        while (n) {
-            dns_sub_t *next = n->hnext;
-            size_t b = node_hash(n->conn, n->pair) & (cap - 1);
-            n->hnext = t[b];
-            t[b] = n;
-            n = next;
-        }
-    }
-    free(s->nodes);
-    s->nodes = t;
-    s->nodes_mask = cap - 1;
-    return 0;
-}
-
-static sub_pair_t *pair_find(const dns_subs_t *s, int32_t modid, int32_t cmdid)
-{
-    sub_pair_t *p = s->pairs[pair_hash(modid, cmdid) & s->pairs_mask];
-
-    while (p && (p->modid != modid || p->cmdid != cmdid))
-        p = p->hnext;
-    return p;
+    return n ? rx_map_entry(n, sub_pair_t, node) : NULL;
 }
 
 static sub_pair_t *pair_get(dns_subs_t *s, int32_t modid, int32_t cmdid)
 {
     sub_pair_t *p = pair_find(s, modid, cmdid);
-    size_t b;
 
     if (p)
         return p;
-    /* A failed rehash only lengthens chains. */
-    if (s->npairs > s->pairs_mask)
-        (void)rehash_pairs(s);
     p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
-    p->modid = modid;
-    p->cmdid = cmdid;
-    b = pair_hash(modid, cmdid) & s->pairs_mask;
-    p->hnext = s->pairs[b];
-    s->pairs[b] = p;
-    s->npairs++;
+    p->key = (sub_pair_key_t){modid, cmdid};
+    if (rx_map_insert(&s->pairs, &p->node, &p->key) < 0) {
+        free(p);
+        return NULL;
+    }
     return p;
 }
 
 static void pair_drop(dns_subs_t *s, sub_pair_t *p)
 {
-    sub_pair_t **pp = &s->pairs[pair_hash(p->modid, p->cmdid) & s->pairs_mask];
-
-    while (*pp != p)
-        pp = &(*pp)->hnext;
-    *pp = p->hnext;
-    s->npairs--;
+    rx_map_remove(&s->pairs, &p->node);
     free(p);
-}
-
-static dns_sub_t *node_find(const dns_subs_t *s, const dns_subconn_t *c, const sub_pair_t *p)
-{
-    dns_sub_t *n = s->nodes[node_hash(c, p) & s->nodes_mask];
-
-    while (n && (n->conn != c || n->pair != p))
-        n = n->hnext;
-    return n;
 }
 
 int dns_subs_add(dns_subs_t *s, dns_subconn_t *c, int32_t modid, int32_t cmdid)
 {
     sub_pair_t *p = pair_get(s, modid, cmdid);
+    sub_key_t key = {c, p};
     dns_sub_t *n;
-    size_t b;
 
     if (!p)
         return -ENOMEM;
-    if (node_find(s, c, p))
+    if (rx_map_find(&s->subs, &key))
         return 0;
-    if (s->nnodes > s->nodes_mask)
-        (void)rehash_nodes(s);
     n = calloc(1, sizeof(*n));
-    if (!n) {
+    if (n)
+        n->key = key;
+    if (!n || rx_map_insert(&s->subs, &n->node, &n->key) < 0) {
+        free(n);
         if (!p->head)
             pair_drop(s, p);
         return -ENOMEM;
     }
-    n->pair = p;
-    n->conn = c;
     n->pnext = p->head;
     if (p->head)
         p->head->pprev = n;
@@ -217,23 +134,14 @@ int dns_subs_add(dns_subs_t *s, dns_subconn_t *c, int32_t modid, int32_t cmdid)
     n->cnext = c->head;
     c->head = n;
     c->count++;
-    b = node_hash(c, p) & s->nodes_mask;
-    n->hnext = s->nodes[b];
-    s->nodes[b] = n;
-    s->nnodes++;
     return 1;
 }
 
 static void node_unlink(dns_subs_t *s, dns_sub_t *n)
 {
-    sub_pair_t *p = n->pair;
-    dns_sub_t **hp = &s->nodes[node_hash(n->conn, p) & s->nodes_mask];
+    sub_pair_t *p = n->key.pair;
 
-    while (*hp != n)
-        hp = &(*hp)->hnext;
-    *hp = n->hnext;
-    s->nnodes--;
-
+    rx_map_remove(&s->subs, &n->node);
     if (n->pprev)
         n->pprev->pnext = n->pnext;
     else
@@ -273,7 +181,7 @@ size_t dns_subs_foreach(dns_subs_t *s, int32_t modid, int32_t cmdid,
     while (n) {
         dns_sub_t *next = n->pnext;
         count++;
-        cb(n->conn->owner, arg);
+        cb(n->key.conn->owner, arg);
         n = next;
     }
     return count;
@@ -281,10 +189,16 @@ size_t dns_subs_foreach(dns_subs_t *s, int32_t modid, int32_t cmdid,
 
 size_t dns_subs_count(const dns_subs_t *s)
 {
-    return s->nnodes;
+    return rx_map_count(&s->subs);
 }
 
 size_t dns_subs_npairs(const dns_subs_t *s)
 {
-    return s->npairs;
+    return rx_map_count(&s->pairs);
+}
+
+void dns_subs_map_stats(const dns_subs_t *s, rx_map_stats_t *ret_pairs, rx_map_stats_t *ret_subs)
+{
+    rx_map_stats(&s->pairs, ret_pairs);
+    rx_map_stats(&s->subs, ret_subs);
 }

@@ -6,13 +6,16 @@
  * Each subscription is one node linked three ways: into the pair's list (to
  * push a change to every subscriber), into the connection's list (to drop
  * them all when it closes, in O(its subscriptions)) and into a hash set by
- * (connection, pair) (so that asking twice subscribes once).
+ * (connection, pair) (so that asking twice subscribes once). Both maps are
+ * keyed hashes (rx_map): agents choose the pairs.
  */
 #ifndef LARS_DNS_SUBS_H
 #define LARS_DNS_SUBS_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "libreactor/map.h"
 
 typedef struct dns_subs dns_subs_t;
 typedef struct dns_sub dns_sub_t;
@@ -41,5 +44,8 @@ size_t dns_subs_foreach(dns_subs_t *s, int32_t modid, int32_t cmdid,
 
 size_t dns_subs_count(const dns_subs_t *s);  /* subscriptions */
 size_t dns_subs_npairs(const dns_subs_t *s); /* pairs with at least one */
+
+/* The shape of both maps' chains (tests). */
+void dns_subs_map_stats(const dns_subs_t *s, rx_map_stats_t *ret_pairs, rx_map_stats_t *ret_subs);
 
 #endif

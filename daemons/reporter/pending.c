@@ -7,43 +7,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemons/reporter/ring.h"
-
-#define NIL       UINT32_MAX
-#define MIN_SLOTS 64u
+#include "libreactor/map.h"
 
 typedef struct entry {
-    rp_row_t row;
-    uint32_t hnext;      /* hash chain, or free list */
-    uint32_t prev, next; /* update order; unused while in flight */
-    uint32_t hash;
-    bool inmap;
-    bool linked; /* on the order list (pending), else in flight */
+    rp_row_t row; /* its first five fields are the key */
+    rx_map_node_t node;
+    struct entry *prev, *next; /* update order; next: the free list */
+    bool linked;               /* on the order list (pending), else in flight */
 } entry_t;
 
-struct rp_pending {
-    entry_t *slots;
-    uint32_t nslots;   /* allocated slots */
-    uint32_t used;     /* slots ever handed out (high-water mark) */
-    uint32_t free;     /* free list of released slots */
-    uint32_t *buckets; /* nbuckets heads, power of two */
-    uint32_t nbuckets;
-    uint32_t head, tail; /* order list */
-    size_t count, waiting, limit;
-    rp_pending_stats_t stats;
+_Static_assert(offsetof(rp_row_t, modid) == 0 && offsetof(rp_row_t, caller) == 4 * sizeof(int32_t),
+               "the key is the row's first five int32 fields, without padding");
+
+static const rx_map_type_t row_map_type = {
+    .key_len = 5 * sizeof(int32_t),
+    .key_offset = RX_MAP_KEY_OFFSET(entry_t, row, node),
 };
 
-static uint32_t key_hash(const rp_row_t *r)
-{
-    int32_t k[5] = {r->modid, r->cmdid, r->ip, r->port, r->caller};
-    return rp_murmur3_32(k, sizeof(k), 0x9747b28c);
-}
-
-static bool key_eq(const rp_row_t *a, const rp_row_t *b)
-{
-    return a->modid == b->modid && a->cmdid == b->cmdid && a->ip == b->ip && a->port == b->port &&
-           a->caller == b->caller;
-}
+struct rp_pending {
+    rx_map_t map;         /* every key held, pending or in flight */
+    entry_t *free;        /* released entries, kept for reuse */
+    entry_t *head, *tail; /* order list */
+    size_t waiting, limit;
+    rp_pending_stats_t stats;
+};
 
 rp_pending_t *rp_pending_new(size_t limit)
 {
@@ -52,174 +39,124 @@ rp_pending_t *rp_pending_new(size_t limit)
     if (!q)
         return NULL;
     q->limit = limit ? limit : 1;
-    q->free = NIL;
-    q->head = q->tail = NIL;
-    q->nbuckets = MIN_SLOTS;
-    q->buckets = malloc(q->nbuckets * sizeof(uint32_t));
-    if (!q->buckets) {
-        free(q);
-        return NULL;
-    }
-    memset(q->buckets, 0xff, q->nbuckets * sizeof(uint32_t));
+    rx_map_init(&q->map, &row_map_type);
     return q;
 }
 
 void rp_pending_free(rp_pending_t *q)
 {
+    rx_map_iter_t it;
+    rx_map_node_t *n;
+
     if (!q)
         return;
-    free(q->slots);
-    free(q->buckets);
+    rx_map_iter_init(&it, &q->map);
+    while ((n = rx_map_iter_next(&it)))
+        free(rx_map_entry(n, entry_t, node));
+    rx_map_free(&q->map);
+    while (q->free) {
+        entry_t *next = q->free->next;
+        free(q->free);
+        q->free = next;
+    }
     free(q);
 }
 
-static void list_unlink(rp_pending_t *q, uint32_t i)
+static void list_unlink(rp_pending_t *q, entry_t *e)
 {
-    entry_t *e = &q->slots[i];
-
-    if (e->prev != NIL)
-        q->slots[e->prev].next = e->next;
+    if (e->prev)
+        e->prev->next = e->next;
     else
         q->head = e->next;
-    if (e->next != NIL)
-        q->slots[e->next].prev = e->prev;
+    if (e->next)
+        e->next->prev = e->prev;
     else
         q->tail = e->prev;
     e->linked = false;
     q->waiting--;
 }
 
-static void list_push_tail(rp_pending_t *q, uint32_t i)
+static void list_push_tail(rp_pending_t *q, entry_t *e)
 {
-    entry_t *e = &q->slots[i];
-
     e->prev = q->tail;
-    e->next = NIL;
-    if (q->tail != NIL)
-        q->slots[q->tail].next = i;
+    e->next = NULL;
+    if (q->tail)
+        q->tail->next = e;
     else
-        q->head = i;
-    q->tail = i;
+        q->head = e;
+    q->tail = e;
     e->linked = true;
     q->waiting++;
 }
 
-static void list_push_head(rp_pending_t *q, uint32_t i)
+static void list_push_head(rp_pending_t *q, entry_t *e)
 {
-    entry_t *e = &q->slots[i];
-
-    e->prev = NIL;
+    e->prev = NULL;
     e->next = q->head;
-    if (q->head != NIL)
-        q->slots[q->head].prev = i;
+    if (q->head)
+        q->head->prev = e;
     else
-        q->tail = i;
-    q->head = i;
+        q->tail = e;
+    q->head = e;
     e->linked = true;
     q->waiting++;
 }
 
-static uint32_t map_find(const rp_pending_t *q, const rp_row_t *row, uint32_t h)
+static entry_t *map_find(rp_pending_t *q, const rp_row_t *row)
 {
-    for (uint32_t i = q->buckets[h & (q->nbuckets - 1)]; i != NIL; i = q->slots[i].hnext)
-        if (q->slots[i].hash == h && key_eq(&q->slots[i].row, row))
-            return i;
-    return NIL;
+    rx_map_node_t *n = rx_map_find(&q->map, row);
+
+    return n ? rx_map_entry(n, entry_t, node) : NULL;
 }
 
-/* Removes slot i from the map (it must not be on the order list). */
-static void map_remove(rp_pending_t *q, uint32_t i)
+/* Removes e from the map (it must not be on the order list). */
+static void map_remove(rp_pending_t *q, entry_t *e)
 {
-    uint32_t *pp = &q->buckets[q->slots[i].hash & (q->nbuckets - 1)];
-
-    while (*pp != i)
-        pp = &q->slots[*pp].hnext;
-    *pp = q->slots[i].hnext;
-    q->slots[i].inmap = false;
-    q->slots[i].hnext = q->free;
-    q->free = i;
-    q->count--;
+    rx_map_remove(&q->map, &e->node);
+    e->next = q->free;
+    q->free = e;
 }
 
-/* Doubles the buckets when the map holds more keys than buckets. */
-static int map_grow(rp_pending_t *q)
+/* A free entry: a released one, else a new one (NULL on ENOMEM). */
+static entry_t *entry_alloc(rp_pending_t *q)
 {
-    uint32_t nb = q->nbuckets * 2;
-    uint32_t *b = malloc(nb * sizeof(uint32_t));
+    entry_t *e = q->free;
 
-    if (!b)
-        return -ENOMEM;
-    memset(b, 0xff, nb * sizeof(uint32_t));
-    for (uint32_t i = 0; i < q->used; i++) {
-        entry_t *e = &q->slots[i];
-        if (!e->inmap)
-            continue;
-        e->hnext = b[e->hash & (nb - 1)];
-        b[e->hash & (nb - 1)] = i;
-    }
-    free(q->buckets);
-    q->buckets = b;
-    q->nbuckets = nb;
-    return 0;
-}
-
-/* Returns a free slot index, growing the array if needed; NIL on ENOMEM. */
-static uint32_t slot_alloc(rp_pending_t *q)
-{
-    if (q->free != NIL) {
-        uint32_t i = q->free;
-        q->free = q->slots[i].hnext;
-        return i;
-    }
-    if (q->used == q->nslots) {
-        size_t cap = q->limit > MIN_SLOTS ? q->limit : MIN_SLOTS;
-        size_t n = q->nslots ? (size_t)q->nslots * 2 : MIN_SLOTS;
-        if (n > cap)
-            n = cap;
-        if (n <= q->nslots)
-            n = (size_t)q->nslots + 1;
-        if (n >= NIL)
-            return NIL;
-        entry_t *s = realloc(q->slots, n * sizeof(entry_t));
-        if (!s)
-            return NIL;
-        q->slots = s;
-        q->nslots = (uint32_t)n;
-    }
-    return q->used++;
+    if (!e)
+        return malloc(sizeof(entry_t));
+    q->free = e->next;
+    return e;
 }
 
 /* Drops the oldest pending key; false when every key is in flight. */
 static bool drop_oldest(rp_pending_t *q)
 {
-    uint32_t i = q->head;
+    entry_t *e = q->head;
 
-    if (i == NIL)
+    if (!e)
         return false;
-    list_unlink(q, i);
-    map_remove(q, i);
+    list_unlink(q, e);
+    map_remove(q, e);
     q->stats.drops++;
     return true;
 }
 
 int rp_pending_put(rp_pending_t *q, const rp_row_t *row)
 {
-    uint32_t h = key_hash(row);
-    uint32_t i = map_find(q, row, h);
+    entry_t *e = map_find(q, row);
     int dropped = 0;
 
-    if (i != NIL) {
-        entry_t *e = &q->slots[i];
+    if (e) {
         e->row = *row;
         if (e->linked)
-            list_unlink(q, i);
-        list_push_tail(q, i);
+            list_unlink(q, e);
+        list_push_tail(q, e);
         q->stats.puts++;
         q->stats.coalesced++;
         return 0;
     }
 
-    while (q->count >= q->limit) {
+    while (rx_map_count(&q->map) >= q->limit) {
         if (!drop_oldest(q)) {
             /* Everything held is in flight: the new key is the one to go. */
             q->stats.drops++;
@@ -227,24 +164,19 @@ int rp_pending_put(rp_pending_t *q, const rp_row_t *row)
         }
         dropped = 1;
     }
-    if (q->count >= q->nbuckets && map_grow(q) < 0) {
+    e = entry_alloc(q);
+    if (!e) {
         q->stats.drops++;
         return -ENOMEM;
     }
-    i = slot_alloc(q);
-    if (i == NIL) {
-        q->stats.drops++;
-        return -ENOMEM;
-    }
-
-    entry_t *e = &q->slots[i];
     e->row = *row;
-    e->hash = h;
-    e->inmap = true;
-    e->hnext = q->buckets[h & (q->nbuckets - 1)];
-    q->buckets[h & (q->nbuckets - 1)] = i;
-    q->count++;
-    list_push_tail(q, i);
+    if (rx_map_insert(&q->map, &e->node, &e->row) < 0) {
+        e->next = q->free;
+        q->free = e;
+        q->stats.drops++;
+        return -ENOMEM;
+    }
+    list_push_tail(q, e);
     q->stats.puts++;
     return dropped;
 }
@@ -253,10 +185,10 @@ size_t rp_pending_take(rp_pending_t *q, rp_row_t *rows, size_t max)
 {
     size_t n = 0;
 
-    while (n < max && q->head != NIL) {
-        uint32_t i = q->head;
-        rows[n++] = q->slots[i].row;
-        list_unlink(q, i);
+    while (n < max && q->head) {
+        entry_t *e = q->head;
+        rows[n++] = e->row;
+        list_unlink(q, e);
     }
     return n;
 }
@@ -265,19 +197,19 @@ void rp_pending_done(rp_pending_t *q, const rp_row_t *rows, size_t n, bool ok)
 {
     /* Backwards, so that pushing each at the head restores their order. */
     for (size_t k = n; k-- > 0;) {
-        uint32_t i = map_find(q, &rows[k], key_hash(&rows[k]));
-        if (i == NIL || q->slots[i].linked)
+        entry_t *e = map_find(q, &rows[k]);
+        if (!e || e->linked)
             continue; /* dropped meanwhile, or updated: the newer row waits */
         if (ok)
-            map_remove(q, i);
+            map_remove(q, e);
         else
-            list_push_head(q, i);
+            list_push_head(q, e);
     }
 }
 
 size_t rp_pending_count(const rp_pending_t *q)
 {
-    return q->count;
+    return rx_map_count(&q->map);
 }
 
 size_t rp_pending_waiting(const rp_pending_t *q)

@@ -11,9 +11,10 @@
  * one removes only the keys that were not updated since. Nothing is lost
  * while the database is down, and the newest snapshot always wins.
  *
- * Entries live in one array of fixed-size slots that grows by doubling up to
- * the limit: steady traffic allocates nothing. Not thread-safe: the writer
- * guards it with its mutex.
+ * The map is an rx_map (keyed hash: agents choose the keys). Released
+ * entries are kept for reuse, so steady traffic allocates nothing and the
+ * entries never outnumber the largest limit set. Not thread-safe: the
+ * writer guards it with its mutex.
  */
 #ifndef LARS_REPORTER_PENDING_H
 #define LARS_REPORTER_PENDING_H

@@ -1,13 +1,16 @@
 /*
  * Unit tests of lars-dns's pure parts: route snapshots (build, lookup,
  * diff), the GetRouteResponse encoder against protobuf-c, request decoding
- * and the per-loop subscription maps.
+ * and the per-loop subscription maps; pairs chosen to collide under the
+ * mixers these tables used before keep probe runs and chains short
+ * (structural figures, not times).
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +20,7 @@
 #include "daemons/dns/route_table.h"
 #include "daemons/dns/subs.h"
 #include "proto/lars.pb-c.h"
+#include "tests/test_colliding_keys.h"
 
 typedef struct row {
     int32_t modid, cmdid, ip, port;
@@ -114,6 +118,49 @@ static void route_lookup_finds_every_pair_of_a_large_table(void **state)
             assert_int_equal(route_pair_hosts(t, p)[2].port, 9000 + c);
         }
     assert_null(route_table_lookup(t, 200, 0));
+    route_table_free(t);
+}
+
+/* The index's old hash, splitmix64's finaliser, inverted: x ^= x >> s is
+ * undone by x ^ x >> s ^ x >> 2s ^ ... */
+static uint64_t unxorshift(uint64_t y, int s)
+{
+    uint64_t x = y;
+
+    for (int k = s; k < 64; k += s)
+        x ^= y >> k;
+    return x;
+}
+
+static uint64_t old_splitmix_unmix(uint64_t h)
+{
+    h = unxorshift(h, 31);
+    h *= inverse_odd(0x94d049bb133111ebULL);
+    h = unxorshift(h, 27);
+    h *= inverse_odd(0xbf58476d1ce4e5b9ULL);
+    return unxorshift(h, 30);
+}
+
+/* 80,000 pairs whose old hashes share 18 low bits: one probe run through
+ * the whole index on main (its 262,144 slots). */
+static void route_index_of_chosen_pairs_keeps_probes_short(void **state)
+{
+    enum { N = 80000 };
+    route_builder_t *b = route_builder_new();
+    route_table_t *t = NULL;
+
+    assert_non_null(b);
+    for (uint64_t i = 0; i < N; i++) {
+        uint64_t k = old_splitmix_unmix((i + 1) << 18);
+        assert_int_equal(route_builder_add(b, (int32_t)(k >> 32), (int32_t)k, 1, 80), 0);
+    }
+    assert_int_equal(route_builder_finish(b, 1, &t), 0);
+    assert_int_equal(t->npairs, N);
+    printf("# %d chosen pairs: longest probe %zu in %zu slots\n", N, route_table_longest_probe(t),
+           t->index_mask + 1);
+    assert_true(route_table_longest_probe(t) <= 64);
+    for (size_t i = 0; i < N; i += 89)
+        assert_ptr_equal(route_table_lookup(t, t->pairs[i].modid, t->pairs[i].cmdid), &t->pairs[i]);
     route_table_free(t);
 }
 
@@ -384,6 +431,38 @@ static void subs_survive_unsubscribe_inside_delivery(void **state)
     dns_subs_free(s);
 }
 
+static void subs_chosen_pairs_keep_chains_short(void **state)
+{
+    enum { N = 80000 };
+    dns_subs_t *s = dns_subs_new();
+    dns_subconn_t a = {.owner = (void *)"a"}, b = {.owner = (void *)"b"};
+    rx_map_stats_t pairs, subs;
+    seen_t seen;
+
+    for (uint64_t i = 0; i < N; i++) {
+        assert_int_equal(dns_subs_add(s, &a, colliding_modid(i), colliding_cmdid(i)), 1);
+        if (i % 4 == 0)
+            assert_int_equal(dns_subs_add(s, &b, colliding_modid(i), colliding_cmdid(i)), 1);
+    }
+    assert_int_equal(dns_subs_npairs(s), N);
+    assert_int_equal(dns_subs_count(s), N + N / 4);
+    dns_subs_map_stats(s, &pairs, &subs);
+    printf("# %d chosen pairs: longest chain %zu (pairs), %zu (subscriptions)\n", N,
+           pairs.longest_chain, subs.longest_chain);
+    assert_true(pairs.longest_chain <= 12);
+    assert_true(subs.longest_chain <= 12);
+    for (uint64_t i = 0; i < N; i += 97) {
+        seen.n = 0;
+        assert_int_equal(dns_subs_foreach(s, colliding_modid(i), colliding_cmdid(i), record, &seen),
+                         i % 4 == 0 ? 2 : 1);
+    }
+    dns_subs_remove_conn(s, &a);
+    assert_int_equal(dns_subs_npairs(s), N / 4);
+    dns_subs_remove_conn(s, &b);
+    assert_int_equal(dns_subs_npairs(s), 0);
+    dns_subs_free(s);
+}
+
 static void subs_free_releases_live_subscriptions(void **state)
 {
     dns_subs_t *s = dns_subs_new();
@@ -402,6 +481,7 @@ int main(void)
         cmocka_unit_test(route_builder_sorts_unsorted_input_and_drops_duplicates),
         cmocka_unit_test(route_lookup_in_empty_table_finds_nothing),
         cmocka_unit_test(route_lookup_finds_every_pair_of_a_large_table),
+        cmocka_unit_test(route_index_of_chosen_pairs_keeps_probes_short),
         cmocka_unit_test(route_diff_reports_added_removed_and_changed_pairs),
         cmocka_unit_test(route_diff_of_equal_tables_is_empty),
         cmocka_unit_test(route_patch_equals_a_full_build_of_the_new_rows),
@@ -411,6 +491,7 @@ int main(void)
         cmocka_unit_test(subs_deliver_to_each_subscriber_once),
         cmocka_unit_test(subs_survive_unsubscribe_inside_delivery),
         cmocka_unit_test(subs_free_releases_live_subscriptions),
+        cmocka_unit_test(subs_chosen_pairs_keep_chains_short),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
