@@ -14,16 +14,3 @@ include $(wildcard bench/*/module.mk)
 .PHONY: bench
 bench: all
 	@MAKE="$(MAKE)" BUILD=$(BUILD) bench/run-all.sh
-
-# `make bench-map`: rx_map lookups next to the unkeyed open-addressing table
-# the agent's route cache used before, and inserts of keys chosen to collide
-# under the old mixer (bench/bench_map.c).
-$(BENCH_BIN)/bench_map: $(OBJ)/bench/bench_map.o $(LIB)/libreactor.a
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB)/libreactor.a
-
-check-build: $(BENCH_BIN)/bench_map
-
-.PHONY: bench-map
-bench-map: $(BENCH_BIN)/bench_map
-	@$(BENCH_BIN)/bench_map

@@ -29,4 +29,4 @@ $(BUILD)/tests/progs/%: $(OBJ)/tests/progs/%.o $(TEST_ARCHIVES)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(TEST_ARCHIVES) -Wl,--end-group $(PKG_LIBS) -lm
 
 # test_map makes calloc fail on demand (the -ENOMEM paths of libreactor/map.c).
-$(BUILD)/tests/test_map: LDFLAGS += -Wl,--wrap=calloc
+$(BUILD)/tests/unit/test_map: LDFLAGS += -Wl,--wrap=calloc

@@ -18,7 +18,7 @@
 
 #include "daemons/agent/balancer.h"
 #include "daemons/agent/route_cache.h"
-#include "tests/test_colliding_keys.h"
+#include "harness/colliding_keys.h"
 
 #define IP_BASE 0xC0A80100u
 #define MODID   7

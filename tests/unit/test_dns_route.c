@@ -20,7 +20,7 @@
 #include "daemons/dns/route_table.h"
 #include "daemons/dns/subs.h"
 #include "proto/lars.pb-c.h"
-#include "tests/test_colliding_keys.h"
+#include "harness/colliding_keys.h"
 
 typedef struct row {
     int32_t modid, cmdid, ip, port;

@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "libreactor/map.h"
-#include "tests/test_colliding_keys.h"
+#include "harness/colliding_keys.h"
 
 #define LOOKUPS    (4u << 20)
 #define MAX_ROUNDS 15

@@ -7,8 +7,8 @@
  * inverting the mixer: its multiplications are by odd constants, invertible
  * modulo 2^64, and x ^= x >> 33 undoes itself.
  */
-#ifndef LARS_TESTS_COLLIDING_KEYS_H
-#define LARS_TESTS_COLLIDING_KEYS_H
+#ifndef LARS_HARNESS_COLLIDING_KEYS_H
+#define LARS_HARNESS_COLLIDING_KEYS_H
 
 #include <stdint.h>
 

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "libreactor/map.h"
-#include "tests/test_colliding_keys.h"
+#include "harness/colliding_keys.h"
 
 /* ------------------------------------------------------ failing calloc -- */
 
