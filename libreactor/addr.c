@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "libreactor/reactor.h"
+#include "libreactor/addr.h"
 
 int rx_addr_parse(const char *s, struct sockaddr_in *ret)
 {
