@@ -56,7 +56,6 @@ static void cli_on_timer(rx_loop_t *loop, rx_timer_t *timer, void *arg)
 {
     rx_tcp_client_t *cli = arg;
 
-    cli->timer = NULL;
     if (cli->state == CLI_WAITING)
         cli_connect(cli);
     else if (cli->state == CLI_CONNECTING)
@@ -79,8 +78,7 @@ static void cli_schedule_retry(rx_tcp_client_t *cli)
     uint32_t delay = rx_backoff_next_ms(&cli->backoff);
 
     cli->state = CLI_WAITING;
-    rx_timer_cancel(cli->cfg.loop, cli->timer);
-    cli->timer = rx_timer_add(cli->cfg.loop, delay, 0, cli_on_timer, cli);
+    rx_timer_arm(cli->timer, delay, 0);
 }
 
 static void cli_connect_failed(rx_tcp_client_t *cli)
@@ -156,8 +154,7 @@ static bool cli_flush(rx_tcp_client_t *cli)
 
 static void cli_connected(rx_tcp_client_t *cli)
 {
-    rx_timer_cancel(cli->cfg.loop, cli->timer);
-    cli->timer = NULL;
+    rx_timer_stop(cli->timer);
     cli->state = CLI_CONNECTED;
     cli->want_write = true; /* registered for EPOLLOUT while connecting */
     rx_stat_inc(&cli->stats.connects);
@@ -256,7 +253,7 @@ static void cli_connect(rx_tcp_client_t *cli)
     if (rx_io_add(cli->cfg.loop, cli->fd, RX_READ | RX_WRITE, cli_on_io, cli) < 0)
         goto out_failed;
     cli->state = CLI_CONNECTING;
-    cli->timer = rx_timer_add(cli->cfg.loop, cli->cfg.connect_timeout_ms, 0, cli_on_timer, cli);
+    rx_timer_arm(cli->timer, cli->cfg.connect_timeout_ms, 0);
     return;
 
 out_failed:
@@ -351,6 +348,9 @@ int rx_tcp_client_start(rx_tcp_client_t *cli)
 {
     if (cli->state != CLI_IDLE)
         return -EALREADY;
+    cli->timer = rx_timer_new(cli->cfg.loop, cli_on_timer, cli);
+    if (!cli->timer)
+        return -ENOMEM;
     cli_connect(cli);
     return 0;
 }
@@ -411,7 +411,7 @@ void rx_tcp_client_free(rx_tcp_client_t *cli)
 {
     if (!cli)
         return;
-    rx_timer_cancel(cli->cfg.loop, cli->timer);
+    rx_timer_free(cli->timer);
     cli_close_fd(cli);
     rx_buf_release(&cli->in);
     rx_buf_release(&cli->out);

@@ -283,7 +283,7 @@ static void conn_close(rx_conn_t *conn)
     }
     close(conn->fd);
     conn->fd = -1;
-    rx_timer_cancel(conn->loop, conn->idle_timer);
+    rx_timer_free(conn->idle_timer);
     conn->idle_timer = NULL;
     if (conn->busy == 0)
         conn_finish(conn);
@@ -443,7 +443,7 @@ static void conn_on_idle(rx_loop_t *loop, rx_timer_t *timer, void *arg)
     uint64_t since = rx_loop_now(loop) - conn->last_read_ms;
 
     if (since < idle) {
-        rx_timer_reset(loop, timer, idle - since);
+        rx_timer_arm(timer, idle - since, 0);
         return;
     }
     rx_stat_inc(&conn->srv->stats.conns_idle_closed);
@@ -539,6 +539,18 @@ out_refuse:
 static void server_on_accept(rx_loop_t *loop, int fd, uint32_t events, void *arg);
 static void server_on_resume(rx_loop_t *loop, rx_timer_t *timer, void *arg);
 
+/* Tries server_listen again in a moment; false when out of memory. */
+static bool server_resume_later(rx_tcp_server_t *srv)
+{
+    if (!srv->resume_timer)
+        srv->resume_timer = rx_timer_new(srv->cfg.accept_loop, server_on_resume, srv);
+    if (!srv->resume_timer)
+        return false;
+    if (!rx_timer_armed(srv->resume_timer))
+        rx_timer_arm(srv->resume_timer, ACCEPT_PAUSE_MS, 0);
+    return true;
+}
+
 /* A failure to register (out of memory, epoll's watch limit) is retried:
  * start cannot report it, and a server that went deaf silently is worse. */
 static void server_listen(rx_tcp_server_t *srv)
@@ -549,28 +561,21 @@ static void server_listen(rx_tcp_server_t *srv)
         srv->listening = true;
         return;
     }
-    if (!srv->resume_timer)
-        srv->resume_timer =
-            rx_timer_add(srv->cfg.accept_loop, ACCEPT_PAUSE_MS, 0, server_on_resume, srv);
+    server_resume_later(srv);
 }
 
 static void server_on_resume(rx_loop_t *loop, rx_timer_t *timer, void *arg)
 {
-    rx_tcp_server_t *srv = arg;
-
-    srv->resume_timer = NULL;
-    server_listen(srv);
+    server_listen(arg);
 }
 
 /* Stops accepting for a moment: level-triggered epoll would otherwise report
  * the pending connection again at once and spin. */
 static void server_pause(rx_tcp_server_t *srv)
 {
-    if (srv->resume_timer)
+    if (rx_timer_armed(srv->resume_timer))
         return;
-    srv->resume_timer =
-        rx_timer_add(srv->cfg.accept_loop, ACCEPT_PAUSE_MS, 0, server_on_resume, srv);
-    if (!srv->resume_timer)
+    if (!server_resume_later(srv))
         return; /* keep listening: spinning beats going deaf */
     rx_io_del(srv->cfg.accept_loop, srv->listen_fd);
     srv->listening = false;
@@ -641,7 +646,7 @@ static void server_stop_accepting(rx_tcp_server_t *srv)
 {
     rx_loop_t *loop = srv->cfg.accept_loop;
 
-    rx_timer_cancel(loop, srv->resume_timer);
+    rx_timer_free(srv->resume_timer);
     srv->resume_timer = NULL;
     if (srv->listening)
         rx_io_del(loop, srv->listen_fd);

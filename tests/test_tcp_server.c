@@ -1053,7 +1053,7 @@ static void tcp_client_and_server_carry_a_4mib_body(void **state)
     assert_int_equal(rx_loop_run(loop), 0);
     assert_int_equal(bc.echoes, 1);
     assert_true(bc.intact);
-    rx_timer_cancel(loop, guard);
+    rx_timer_free(guard);
     rx_tcp_client_free(cli);
     rx_router_free(router);
     rx_loop_free(loop);

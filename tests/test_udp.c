@@ -246,7 +246,7 @@ static void clients_start_task(fixture_t *f)
 
 static void clients_free_task(fixture_t *f)
 {
-    rx_timer_cancel(f->client_lt.loop, f->resend_timer);
+    rx_timer_free(f->resend_timer);
     f->resend_timer = NULL;
     for (unsigned i = 0; i < NCLIENTS; i++) {
         rx_udp_client_free(f->peers[i].cli);

@@ -205,7 +205,7 @@ static int setup(app_t *a)
 static void teardown(app_t *a)
 {
     if (a->loop) {
-        rx_timer_cancel(a->loop, a->status_timer);
+        rx_timer_free(a->status_timer);
         lars_sd_watchdog_free(a->wd);
         lars_signals_free(a->signals);
     }

@@ -500,8 +500,7 @@ int agent_shard_start(agent_shard_t *sh)
 /* After the shard's loop stopped. */
 void agent_shard_destroy(agent_shard_t *sh)
 {
-    if (sh->tick)
-        rx_timer_cancel(sh->loop, sh->tick);
+    rx_timer_free(sh->tick);
     sh->tick = NULL;
     rx_udp_server_free(sh->udp);
     sh->udp = NULL;

@@ -162,7 +162,7 @@ static void teardown(app_t *a)
     dns_stop(a->dns);
     dns_free(a->dns);
     if (a->loop) {
-        rx_timer_cancel(a->loop, a->status_timer);
+        rx_timer_free(a->status_timer);
         lars_sd_watchdog_free(a->wd);
         lars_signals_free(a->signals);
     }

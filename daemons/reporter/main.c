@@ -183,7 +183,7 @@ static int app_run(app_t *app)
     rp_reporter_stop(app->rp, FLUSH_TIMEOUT_MS);
     rp_reporter_log_counters(app->rp);
 
-    rx_timer_cancel(app->loop, status_timer);
+    rx_timer_free(status_timer);
     lars_sd_watchdog_free(wd);
 out_reporter:
     atomic_store(&app->stopping, true);
