@@ -5,9 +5,9 @@
 #ifndef LIBREACTOR_ROUTER_H
 #define LIBREACTOR_ROUTER_H
 
-#include <netinet/in.h>
 #include <stdint.h>
 
+#include "libreactor/addr.h"
 #include "libreactor/loop.h"
 
 typedef struct rx_conn rx_conn_t;
@@ -27,7 +27,7 @@ typedef struct rx_msg {
     rx_tcp_client_t *client;
     rx_udp_server_t *udp_server;
     rx_udp_client_t *udp_client;
-    const struct sockaddr_in *from;
+    const rx_addr_t *from;
 } rx_msg_t;
 
 typedef void (*rx_msg_cb)(const rx_msg_t *msg, void *arg);

@@ -6,11 +6,11 @@
 #ifndef LIBREACTOR_TCP_H
 #define LIBREACTOR_TCP_H
 
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libreactor/addr.h"
 #include "libreactor/frame.h"
 #include "libreactor/loop.h"
 #include "libreactor/pool.h"
@@ -23,7 +23,8 @@ typedef struct rx_tcp_server rx_tcp_server_t;
 
 typedef struct rx_tcp_server_config {
     /* A listening socket to use (from socket activation), or -1 to create
-     * one bound to listen_addr ("ip:port"). The server owns the fd. */
+     * one bound to listen_addr ("ip:port" or "[ip6]:port"). The server owns
+     * the fd. */
     int listen_fd;
     const char *listen_addr;
     /* Loop that accepts; connections are handed round-robin to the loops of
@@ -83,7 +84,9 @@ int rx_tcp_server_port(const rx_tcp_server_t *srv);
 /* Connections: every call on the connection's own loop. */
 rx_loop_t *rx_conn_loop(const rx_conn_t *conn);
 uint64_t rx_conn_id(const rx_conn_t *conn); /* unique per server, never reused */
-const struct sockaddr_in *rx_conn_peer(const rx_conn_t *conn);
+/* The peer's address (as accepted: an IPv4 peer of a dual-stack socket is
+ * IPv4-mapped; rx_addr_format prints it as IPv4). */
+const rx_addr_t *rx_conn_peer(const rx_conn_t *conn);
 void rx_conn_set_data(rx_conn_t *conn, void *data);
 void *rx_conn_data(const rx_conn_t *conn);
 /* Queues one frame; 0, or -ENOBUFS when the connection's unsent output would
@@ -112,7 +115,8 @@ int rx_conn_send_ref(rx_tcp_server_t *srv, rx_conn_ref_t ref, int32_t msgid, con
 
 typedef struct rx_tcp_client_config {
     rx_loop_t *loop;
-    /* "ip:port" addresses tried in turn, one per connect attempt. */
+    /* "ip:port" or "[ip6]:port" addresses tried in turn, one per connect
+     * attempt. */
     const char *const *servers;
     unsigned nservers;
     rx_router_t *router;

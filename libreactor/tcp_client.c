@@ -25,7 +25,7 @@ enum cli_state { CLI_IDLE, CLI_WAITING, CLI_CONNECTING, CLI_CONNECTED };
 
 struct rx_tcp_client {
     rx_tcp_client_config_t cfg;
-    struct sockaddr_in *addrs;
+    rx_addr_t *addrs;
     unsigned cur; /* index of the server tried last */
     enum cli_state state;
     int fd;
@@ -236,18 +236,18 @@ static void cli_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg)
 
 static void cli_connect(rx_tcp_client_t *cli)
 {
-    const struct sockaddr_in *sa;
+    const rx_addr_t *sa;
     int one = 1;
 
     if (cli->tried)
         cli->cur = (cli->cur + 1) % cli->cfg.nservers;
     cli->tried = true;
     sa = &cli->addrs[cli->cur];
-    cli->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    cli->fd = socket(sa->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (cli->fd < 0)
         goto out_failed;
     setsockopt(cli->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(cli->fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 && errno != EINPROGRESS)
+    if (connect(cli->fd, rx_addr_sa(sa), sa->len) < 0 && errno != EINPROGRESS)
         goto out_failed;
     /* Even an immediate success goes through EPOLLOUT: one code path. */
     if (rx_io_add(cli->cfg.loop, cli->fd, RX_READ | RX_WRITE, cli_on_io, cli) < 0)

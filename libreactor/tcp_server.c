@@ -50,7 +50,7 @@ struct rx_conn {
     rx_loop_t *loop;
     int fd;
     uint64_t id;
-    struct sockaddr_in peer;
+    rx_addr_t peer;
     void *data;
     rx_buf_t in;
     rx_buf_t out;
@@ -501,7 +501,7 @@ static void conn_attach_task(rx_loop_t *loop, void *arg)
 
 /* -------------------------------------------------------------- accept -- */
 
-static void server_accept_one(rx_tcp_server_t *srv, int fd, const struct sockaddr_in *peer)
+static void server_accept_one(rx_tcp_server_t *srv, int fd, const rx_addr_t *peer)
 {
     conn_shard_t *shard;
     rx_conn_t *conn;
@@ -604,9 +604,11 @@ static void server_on_accept(rx_loop_t *loop, int fd, uint32_t events, void *arg
     rx_tcp_server_t *srv = arg;
 
     for (;;) {
-        struct sockaddr_in peer;
-        socklen_t plen = sizeof(peer);
-        int cfd = accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        rx_addr_t peer;
+        int cfd;
+
+        peer.len = sizeof(peer.ss);
+        cfd = accept4(fd, (struct sockaddr *)&peer.ss, &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (cfd >= 0) {
             server_accept_one(srv, cfd, &peer);
@@ -889,17 +891,17 @@ void rx_tcp_server_drain(rx_tcp_server_t *srv)
 
 static int server_open_listener(rx_tcp_server_t *srv, const char *addr)
 {
-    struct sockaddr_in sa;
+    rx_addr_t sa;
     int fd, one = 1, err;
 
     err = rx_addr_parse(addr, &sa);
     if (err < 0)
         return err;
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(sa.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0) {
+        bind(fd, rx_addr_sa(&sa), sa.len) < 0 || listen(fd, SOMAXCONN) < 0) {
         err = -errno;
         close(fd);
         return err;
@@ -943,8 +945,7 @@ static int server_init_shards(rx_tcp_server_t *srv)
 rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_err)
 {
     rx_tcp_server_t *srv;
-    struct sockaddr_storage sa;
-    socklen_t slen = sizeof(sa);
+    rx_addr_t bound;
     int err;
 
     if (!cfg->accept_loop || !cfg->router || (cfg->listen_fd < 0 && !cfg->listen_addr) ||
@@ -976,17 +977,11 @@ rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_e
     }
     if (err < 0)
         goto out_free;
-    if (getsockname(srv->listen_fd, (struct sockaddr *)&sa, &slen) < 0) {
-        err = -errno;
+    err = rx_addr_of_socket(srv->listen_fd, &bound);
+    if (err < 0)
         goto out_free;
-    }
     /* systemd's "ListenStream=7778" gives a dual-stack IPv6 socket. */
-    if (sa.ss_family == AF_INET)
-        srv->port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
-    else if (sa.ss_family == AF_INET6)
-        srv->port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
-    else
-        srv->port = 0;
+    srv->port = rx_addr_port(&bound);
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return srv;
 
@@ -1064,7 +1059,7 @@ uint64_t rx_conn_id(const rx_conn_t *conn)
     return conn->id;
 }
 
-const struct sockaddr_in *rx_conn_peer(const rx_conn_t *conn)
+const rx_addr_t *rx_conn_peer(const rx_conn_t *conn)
 {
     return &conn->peer;
 }

@@ -6,9 +6,9 @@
 #ifndef LIBREACTOR_UDP_H
 #define LIBREACTOR_UDP_H
 
-#include <netinet/in.h>
 #include <stdint.h>
 
+#include "libreactor/addr.h"
 #include "libreactor/frame.h"
 #include "libreactor/loop.h"
 #include "libreactor/router.h"
@@ -17,7 +17,7 @@
 typedef struct rx_udp_server_config {
     rx_loop_t *loop;
     int fd;                /* a bound datagram socket to use, or -1 to bind */
-    const char *bind_addr; /* "ip:port" */
+    const char *bind_addr; /* "ip:port" or "[ip6]:port" */
     rx_router_t *router;
     uint32_t max_frame; /* 0: RX_FRAME_MAX_DEFAULT */
     unsigned batch;     /* datagrams per recvmmsg; 0: 32 */
@@ -45,12 +45,11 @@ const rx_stats_t *rx_udp_server_stats(const rx_udp_server_t *srv);
  * flushed when the current receive batch is done. */
 int rx_udp_reply(const rx_msg_t *msg, int32_t msgid, const void *body, uint32_t len);
 /* Any thread: one framed datagram on fd to `to` (sendto is thread-safe). */
-int rx_udp_sendto(int fd, const struct sockaddr_in *to, int32_t msgid, const void *body,
-                  uint32_t len);
+int rx_udp_sendto(int fd, const rx_addr_t *to, int32_t msgid, const void *body, uint32_t len);
 
 typedef struct rx_udp_client_config {
     rx_loop_t *loop;
-    const char *server_addr; /* "ip:port"; the socket is connected to it */
+    const char *server_addr; /* "ip:port" or "[ip6]:port"; the socket is connected to it */
     rx_router_t *router;
     uint32_t max_frame;
     void *arg;

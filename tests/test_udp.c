@@ -443,11 +443,12 @@ static void udp_answers_a_queue_deeper_than_a_batch_in_order(void **state)
 static void udp_sendto_from_another_thread_reaches_peer(void **state)
 {
     fixture_t *f = fixture_new();
-    struct sockaddr_in addr;
-    int fd = raw_socket(&addr);
+    rx_addr_t addr;
+    int fd = raw_socket(NULL);
     uint8_t buf[64];
     rx_frame_t fr;
 
+    assert_int_equal(rx_addr_of_socket(fd, &addr), 0);
     assert_int_equal(rx_udp_sendto(rx_udp_server_fd(f->srv), &addr, MSG_PUSH, "pushed", 6), 0);
     assert_int_equal(recv(fd, buf, sizeof(buf), 0), RX_FRAME_HDR + 6);
     assert_int_equal(rx_frame_parse(buf, RX_FRAME_HDR + 6, MAX_FRAME, &fr), RX_FRAME_HDR + 6);

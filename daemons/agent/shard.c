@@ -29,7 +29,7 @@
 typedef struct shard_forward {
     agent_shard_t *owner;
     int fd;
-    struct sockaddr_in to;
+    rx_addr_t to;
     int32_t msgid;
     union {
         wire_get_host_req_t get_host;
@@ -63,7 +63,7 @@ static void pull(agent_shard_t *sh, int32_t modid, int32_t cmdid)
 
 static void log_undecodable(agent_shard_t *sh, const rx_msg_t *msg)
 {
-    char addr[32];
+    char addr[RX_ADDR_STRLEN];
 
     agent_inc(sh->c.undecodable);
     lars_log_rl(LOG_WARNING, "shard %u: undecodable body of msgid %d (%u bytes) from %s", sh->index,

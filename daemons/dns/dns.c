@@ -122,7 +122,7 @@ static void on_get_route(const rx_msg_t *msg, void *arg)
     if (dns_route_request_decode(msg->body, msg->len, &modid, &cmdid) < 0) {
         /* Not a Lars agent, or a broken one: its other frames cannot be
          * trusted either, and closing drops its subscriptions. */
-        char peer[32];
+        char peer[RX_ADDR_STRLEN];
         atomic_fetch_add_explicit(&d->c.bad_bodies, 1, memory_order_relaxed);
         lars_log_rl(LOG_WARNING, "closing %s: GetRouteRequest body of %u bytes does not decode",
                     rx_addr_format(rx_conn_peer(msg->conn), peer, sizeof(peer)), msg->len);
