@@ -233,8 +233,7 @@ static void to_shard(run_t *r, unsigned shard, int32_t msgid, const uint8_t *bod
         .len = (uint32_t)len,
         .body = body,
         .loop = sh->loop,
-        .udp_server = sh->udp,
-        .from = &r->sink_addr,
+        .from = {.type = RX_PEER_UDP_SERVER, .udp_server = sh->udp, .addr = &r->sink_addr},
     };
 
     dispatch_on(sh->loop, sh->router, &msg);
@@ -247,7 +246,7 @@ static void to_dns_client(run_t *r, int32_t msgid, const uint8_t *body, size_t l
         .len = (uint32_t)len,
         .body = body,
         .loop = r->a->dns.loop,
-        .client = r->a->dns.cli,
+        .from = {.type = RX_PEER_TCP_CLIENT, .tcp_client = r->a->dns.cli},
     };
 
     if (msgid == WIRE_ID_GET_ROUTE_RESPONSE)

@@ -189,7 +189,7 @@ static void cli_dispatch_frames(rx_tcp_client_t *cli)
             .len = f.len,
             .body = f.body,
             .loop = loop,
-            .client = cli,
+            .from = {.type = RX_PEER_TCP_CLIENT, .tcp_client = cli, .addr = &cli->addrs[cli->cur]},
         };
         if (rx_router_dispatch(cli->cfg.router, &msg) == -ENOENT)
             rx_stat_inc(&cli->stats.frames_unknown);

@@ -393,7 +393,7 @@ static void conn_dispatch_frames(rx_conn_t *conn)
             .len = f.len,
             .body = f.body,
             .loop = conn->loop,
-            .conn = conn,
+            .from = {.type = RX_PEER_CONN, .conn = conn, .addr = &conn->peer},
         };
         if (rx_router_dispatch(srv->cfg.router, &msg) == -ENOENT)
             rx_stat_inc(&srv->stats.frames_unknown);

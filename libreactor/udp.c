@@ -252,8 +252,7 @@ static int udp_server_read_batch(rx_udp_server_t *srv, rx_loop_t *loop, int flag
             .len = f.len,
             .body = f.body,
             .loop = loop,
-            .udp_server = srv,
-            .from = &srv->rx.from[i],
+            .from = {.type = RX_PEER_UDP_SERVER, .udp_server = srv, .addr = &srv->rx.from[i]},
         };
         if (rx_router_dispatch(srv->cfg.router, &msg) == -ENOENT)
             rx_stat_inc(&srv->stats.frames_unknown);
@@ -525,20 +524,20 @@ static int udp_server_queue(rx_udp_server_t *srv, const rx_addr_t *to, int32_t m
 
 int rx_udp_reply(const rx_msg_t *msg, int32_t msgid, const void *body, uint32_t len)
 {
-    rx_udp_server_t *srv = msg->udp_server;
+    rx_udp_server_t *srv = rx_msg_udp_server(msg);
     int err;
 
-    if (msg->udp_client)
-        return rx_udp_client_send(msg->udp_client, msgid, body, len);
-    if (!srv || !msg->from)
+    if (msg->from.type == RX_PEER_UDP_CLIENT)
+        return rx_udp_client_send(msg->from.udp_client, msgid, body, len);
+    if (!srv || !msg->from.addr)
         return -EINVAL;
     if (len > DGRAM_MAX - RX_FRAME_HDR)
         return -EMSGSIZE;
     if (!srv->in_batch) {
-        err = rx_udp_sendto(srv->fd, msg->from, msgid, body, len);
+        err = rx_udp_sendto(srv->fd, msg->from.addr, msgid, body, len);
         rx_stat_inc(err < 0 ? &srv->stats.dgrams_send_failed : &srv->stats.dgrams_out);
     } else {
-        err = udp_server_queue(srv, msg->from, msgid, body, len);
+        err = udp_server_queue(srv, msg->from.addr, msgid, body, len);
         if (err < 0)
             rx_stat_inc(&srv->stats.dgrams_send_failed);
     }
@@ -587,8 +586,7 @@ static void udp_client_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg
             .len = f.len,
             .body = f.body,
             .loop = loop,
-            .udp_client = cli,
-            .from = &cli->server,
+            .from = {.type = RX_PEER_UDP_CLIENT, .udp_client = cli, .addr = &cli->server},
         };
         if (rx_router_dispatch(cli->cfg.router, &msg) == -ENOENT)
             rx_stat_inc(&cli->stats.frames_unknown);

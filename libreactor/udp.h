@@ -41,8 +41,9 @@ void rx_udp_server_free(rx_udp_server_t *srv);
 int rx_udp_server_fd(const rx_udp_server_t *srv);
 int rx_udp_server_port(const rx_udp_server_t *srv);
 const rx_stats_t *rx_udp_server_stats(const rx_udp_server_t *srv);
-/* Inside a handler: answers msg->from. Replies are batched (sendmmsg) and
- * flushed when the current receive batch is done. */
+/* Inside a handler: answers msg->from (the sender of a datagram to a
+ * server; a client's server). Replies are batched (sendmmsg) and flushed
+ * when the current receive batch is done. */
 int rx_udp_reply(const rx_msg_t *msg, int32_t msgid, const void *body, uint32_t len);
 /* Any thread: one framed datagram on fd to `to` (sendto is thread-safe). */
 int rx_udp_sendto(int fd, const rx_addr_t *to, int32_t msgid, const void *body, uint32_t len);

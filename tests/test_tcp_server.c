@@ -61,7 +61,7 @@ typedef struct fixture {
 
 static void on_echo(const rx_msg_t *msg, void *arg)
 {
-    rx_conn_send(msg->conn, msg->msgid, msg->body, msg->len);
+    rx_conn_send(msg->from.conn, msg->msgid, msg->body, msg->len);
 }
 
 static void on_hello(const rx_msg_t *msg, void *arg)
@@ -70,10 +70,10 @@ static void on_hello(const rx_msg_t *msg, void *arg)
     unsigned token = msg->len ? msg->body[0] % MAX_TOKENS : 0;
 
     pthread_mutex_lock(&f->lock);
-    f->refs[token] = rx_conn_ref(msg->conn);
+    f->refs[token] = rx_conn_ref(msg->from.conn);
     f->have_ref[token] = true;
     pthread_mutex_unlock(&f->lock);
-    rx_conn_send(msg->conn, MSG_HELLO, msg->body, msg->len);
+    rx_conn_send(msg->from.conn, MSG_HELLO, msg->body, msg->len);
 }
 
 static void on_close_request(const rx_msg_t *msg, void *arg)
@@ -81,8 +81,8 @@ static void on_close_request(const rx_msg_t *msg, void *arg)
     fixture_t *f = arg;
 
     atomic_fetch_add(&f->close_handler_calls, 1);
-    rx_conn_close(msg->conn);
-    if (rx_conn_send(msg->conn, MSG_ECHO, "late", 4) == -ENOTCONN)
+    rx_conn_close(msg->from.conn);
+    if (rx_conn_send(msg->from.conn, MSG_ECHO, "late", 4) == -ENOTCONN)
         atomic_fetch_add(&f->send_after_close, 1);
 }
 
@@ -90,7 +90,7 @@ static void on_flood(const rx_msg_t *msg, void *arg)
 {
     static uint8_t big[60000];
 
-    rx_conn_send(msg->conn, MSG_FLOOD, big, sizeof(big));
+    rx_conn_send(msg->from.conn, MSG_FLOOD, big, sizeof(big));
 }
 
 static void on_count(const rx_msg_t *msg, void *arg)

@@ -186,7 +186,7 @@ static void client_echo(const rx_msg_t *msg, void *arg)
     }
     memcpy(&seq, msg->body, 4);
     memcpy(&idx, msg->body + 4, 4);
-    if (idx >= NCLIENTS || f->peers[idx].cli != msg->udp_client) {
+    if (idx >= NCLIENTS || f->peers[idx].cli != rx_msg_udp_client(msg)) {
         atomic_fetch_add(&f->errors, 1);
         return;
     }

@@ -67,7 +67,7 @@ static void log_undecodable(agent_shard_t *sh, const rx_msg_t *msg)
 
     agent_inc(sh->c.undecodable);
     lars_log_rl(LOG_WARNING, "shard %u: undecodable body of msgid %d (%u bytes) from %s", sh->index,
-                msg->msgid, msg->len, rx_addr_format(msg->from, addr, sizeof(addr)));
+                msg->msgid, msg->len, rx_addr_format(msg->from.addr, addr, sizeof(addr)));
 }
 
 /* ------------------------------------------------------- the requests -- */
@@ -174,7 +174,7 @@ static void forward(agent_shard_t *sh, agent_shard_t *owner, const rx_msg_t *msg
         return;
     f->owner = owner;
     f->fd = sh->fd;
-    f->to = *msg->from;
+    f->to = *msg->from.addr;
     f->msgid = msg->msgid;
     memcpy(&f->u, req, req_size);
     if (rx_loop_post(owner->loop, forward_task, f) < 0)
