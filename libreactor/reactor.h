@@ -9,6 +9,7 @@
  *   frame.h    the frame format shared by every transport
  *   router.h   received messages, msgid -> handler
  *   stats.h    transport counters
+ *   stream.h   a framed connection (what the TCP server and client share)
  *   tcp.h      TCP server and client
  *   udp.h      UDP server and client
  *   addr.h     text addresses
@@ -25,6 +26,7 @@
 #include "libreactor/pool.h"
 #include "libreactor/router.h"
 #include "libreactor/stats.h"
+#include "libreactor/stream.h"
 #include "libreactor/tcp.h"
 #include "libreactor/timer.h"
 #include "libreactor/udp.h"
