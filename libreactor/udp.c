@@ -346,8 +346,8 @@ static int udp_open(const char *addr, int fd, rx_addr_t *ret_bound)
     return fd;
 }
 
-/* A datagram socket bound to the loopback (or given) address of `to`'s
- * family and connected to `to`; its fd, or -errno. */
+/* A datagram socket bound to `to`'s address (any port) and connected to
+ * `to`; its fd, or -errno. *ret_from: the address it sends from. */
 static int kick_open(const rx_addr_t *to, rx_addr_t *ret_from)
 {
     rx_addr_t from = *to;
