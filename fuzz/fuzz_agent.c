@@ -48,7 +48,7 @@ typedef struct model_route {
 typedef struct run {
     agent_t *a;
     int sink; /* receives the agent's replies */
-    struct sockaddr_in sink_addr;
+    rx_addr_t sink_addr;
     model_route_t routes[MAX_PAIRS];
     size_t nroutes;
     bool model_full;
@@ -69,17 +69,15 @@ static void setup_settings(void)
     settings_ready = true;
 }
 
-static int udp_socket(struct sockaddr_in *ret_addr)
+static int udp_socket(rx_addr_t *ret_addr)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
     FUZZ_CHECK(fd >= 0);
     FUZZ_CHECK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-    FUZZ_CHECK(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
     if (ret_addr)
-        *ret_addr = sa;
+        FUZZ_CHECK(rx_addr_of_socket(fd, ret_addr) == 0);
     return fd;
 }
 
@@ -235,8 +233,7 @@ static void to_shard(run_t *r, unsigned shard, int32_t msgid, const uint8_t *bod
         .len = (uint32_t)len,
         .body = body,
         .loop = sh->loop,
-        .udp_server = sh->udp,
-        .from = &r->sink_addr,
+        .from = {.type = RX_PEER_UDP_SERVER, .udp_server = sh->udp, .addr = &r->sink_addr},
     };
 
     dispatch_on(sh->loop, sh->router, &msg);
@@ -249,7 +246,7 @@ static void to_dns_client(run_t *r, int32_t msgid, const uint8_t *body, size_t l
         .len = (uint32_t)len,
         .body = body,
         .loop = r->a->dns.loop,
-        .client = r->a->dns.cli,
+        .from = {.type = RX_PEER_TCP_CLIENT, .tcp_client = r->a->dns.cli},
     };
 
     if (msgid == WIRE_ID_GET_ROUTE_RESPONSE)

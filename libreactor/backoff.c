@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "libreactor/reactor.h"
+#include "libreactor/backoff.h"
 
 #define BACKOFF_MIN_DEFAULT 100
 #define BACKOFF_MAX_DEFAULT 5000

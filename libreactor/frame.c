@@ -5,7 +5,7 @@
  */
 #include <errno.h>
 
-#include "libreactor/reactor.h"
+#include "libreactor/frame.h"
 
 static uint32_t load_le32(const uint8_t *p)
 {

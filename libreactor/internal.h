@@ -66,7 +66,8 @@ struct rx_loop {
     rx_timer_t **heap;
     size_t nheap;
     size_t heap_cap;
-    size_t ntimers; /* live timers: in the heap, or firing and not freed */
+    rx_timer_t *timers; /* every timer not freed, armed or idle (a list) */
+    size_t ntimers;
     uint64_t timer_seq;
 
     atomic_bool stop;

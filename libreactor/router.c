@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libreactor/reactor.h"
+#include "libreactor/router.h"
 
 #define ROUTER_DIRECT 256
 

@@ -1,7 +1,7 @@
 /*
  * TCP message server: accepts on one loop, hands each connection to a worker
- * loop (round-robin through rx_loop_post), and there reads frames, dispatches
- * them through the router and buffers replies.
+ * loop (round-robin through rx_loop_post), where an rx_stream reads frames,
+ * dispatches them through the router and buffers replies.
  *
  * Ownership. A connection belongs to its shard (one per worker loop) and is
  * touched only by that loop's thread. The server outlives everything that may
@@ -26,8 +26,7 @@
 #include <unistd.h>
 
 #include "libreactor/internal.h"
-
-#define READ_HINT 4096
+#include "libreactor/stream.h"
 /* How long accepting pauses when the process is out of fds and cannot shed. */
 #define ACCEPT_PAUSE_MS 100
 /* Bytes of rx_conn_send_ref traffic a shard may hold before refusing. */
@@ -45,22 +44,14 @@ typedef enum server_state {
 } server_state_t;
 
 struct rx_conn {
+    rx_stream_t stream; /* its loop is the shard's */
     rx_tcp_server_t *srv;
     conn_shard_t *shard;
-    rx_loop_t *loop;
-    int fd;
     uint64_t id;
-    struct sockaddr_in peer;
+    rx_addr_t peer;
     void *data;
-    rx_buf_t in;
-    rx_buf_t out;
     rx_timer_t *idle_timer;
-    uint64_t last_read_ms;
-    size_t frame_len; /* reserved by rx_conn_frame_begin, not yet committed */
-    unsigned busy;    /* our frames on the stack that hold the connection */
-    bool opened;      /* on_open ran, so on_close will */
-    bool closed;
-    bool want_write;
+    bool opened; /* on_open ran, so on_close will */
 };
 
 /* Open addressing (linear probing, backward-shift delete) keyed by id, so
@@ -113,6 +104,7 @@ struct rx_tcp_server {
     atomic_int state; /* server_state_t */
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    rx_stream_config_t stream_cfg; /* of every connection */
     rx_stats_t stats;
 };
 
@@ -255,182 +247,36 @@ static void table_remove(conn_table_t *t, uint64_t id)
 
 /* ---------------------------------------------------------- connection -- */
 
-static void conn_finish(rx_conn_t *conn)
+/* The stream closed: the connection leaves the shard. */
+static void conn_on_stream_close(rx_stream_t *s, void *arg)
 {
+    rx_conn_t *conn = arg;
+
+    if (conn->opened) {
+        table_remove(&conn->shard->table, conn->id);
+        rx_stat_inc(&conn->srv->stats.conns_closed);
+    }
+    rx_timer_free(conn->idle_timer);
+    conn->idle_timer = NULL;
+}
+
+/* No handler of the closed connection is left on the stack. */
+static void conn_on_stream_release(rx_stream_t *s, void *arg)
+{
+    rx_conn_t *conn = arg;
     rx_tcp_server_t *srv = conn->srv;
 
-    if (conn->opened && srv->cfg.on_close) {
-        conn->busy++;
+    if (conn->opened && srv->cfg.on_close)
         srv->cfg.on_close(conn, srv->cfg.arg);
-        conn->busy--;
-    }
-    rx_buf_release(&conn->in);
-    rx_buf_release(&conn->out);
     free(conn);
     atomic_fetch_sub(&srv->nconns, 1);
     server_unref(srv);
 }
 
+/* May free the connection (when no handler of it runs). */
 static void conn_close(rx_conn_t *conn)
 {
-    if (conn->closed)
-        return;
-    conn->closed = true;
-    if (conn->opened) {
-        rx_io_del(conn->loop, conn->fd);
-        table_remove(&conn->shard->table, conn->id);
-        rx_stat_inc(&conn->srv->stats.conns_closed);
-    }
-    close(conn->fd);
-    conn->fd = -1;
-    rx_timer_cancel(conn->loop, conn->idle_timer);
-    conn->idle_timer = NULL;
-    if (conn->busy == 0)
-        conn_finish(conn);
-}
-
-static void conn_update_interest(rx_conn_t *conn)
-{
-    bool pending = rx_buf_len(&conn->out) > 0;
-
-    if (pending == conn->want_write)
-        return;
-    if (rx_io_mod(conn->loop, conn->fd, pending ? RX_READ | RX_WRITE : RX_READ) < 0) {
-        conn_close(conn);
-        return;
-    }
-    conn->want_write = pending;
-}
-
-/* Writes what the kernel takes; EPOLLOUT is asked for only while output is
- * left over. May close (and, when not busy, free) the connection. */
-static void conn_flush(rx_conn_t *conn)
-{
-    while (rx_buf_len(&conn->out) > 0) {
-        ssize_t n = rx_buf_write_fd(&conn->out, conn->fd);
-        if (n == -EAGAIN || n == 0)
-            break;
-        if (n < 0) {
-            conn_close(conn);
-            return;
-        }
-    }
-    if (rx_buf_len(&conn->out) == 0 && conn->frame_len == 0)
-        rx_buf_release(&conn->out);
-    conn_update_interest(conn);
-}
-
-/* Room for one frame of len body bytes, header written; NULL with *ret_err.
- * Going over max_output closes the connection as a slow reader. */
-static uint8_t *conn_frame_reserve(rx_conn_t *conn, int32_t msgid, uint32_t len, int *ret_err)
-{
-    rx_tcp_server_t *srv = conn->srv;
-    size_t total = RX_FRAME_HDR + (size_t)len;
-    uint8_t *p = NULL;
-    int err = 0;
-
-    if (conn->closed) {
-        rx_stat_inc(&srv->stats.sends_refused);
-        *ret_err = -ENOTCONN;
-        return NULL;
-    }
-    if (len > INT32_MAX) {
-        *ret_err = -EINVAL;
-        return NULL;
-    }
-    if (rx_buf_len(&conn->out) + total > srv->cfg.max_output)
-        err = -ENOBUFS;
-    else if (!(p = rx_buf_reserve(&conn->out, total, &err)))
-        err = err ? err : -ENOMEM;
-    if (err == -ENOBUFS) {
-        rx_stat_inc(&srv->stats.sends_refused);
-        rx_stat_inc(&srv->stats.conns_slow_closed);
-        conn_close(conn);
-    }
-    if (err < 0) {
-        *ret_err = err;
-        return NULL;
-    }
-    rx_frame_put_header(p, msgid, len);
-    return p + RX_FRAME_HDR;
-}
-
-static int conn_send(rx_conn_t *conn, int32_t msgid, const void *body, uint32_t len)
-{
-    int err;
-    uint8_t *p = conn_frame_reserve(conn, msgid, len, &err);
-
-    if (!p)
-        return err;
-    if (len)
-        memcpy(p, body, len);
-    rx_buf_commit(&conn->out, RX_FRAME_HDR + (size_t)len);
-    rx_stat_inc(&conn->srv->stats.frames_out);
-    /* Inside this connection's handler the flush happens once at its end;
-     * while the socket is full, EPOLLOUT does it. */
-    if (conn->busy == 0 && !conn->want_write)
-        conn_flush(conn);
-    return 0;
-}
-
-static void conn_dispatch_frames(rx_conn_t *conn)
-{
-    rx_tcp_server_t *srv = conn->srv;
-
-    while (!conn->closed) {
-        rx_frame_t f;
-        ssize_t n =
-            rx_frame_parse(rx_buf_peek(&conn->in), rx_buf_len(&conn->in), srv->cfg.max_frame, &f);
-        if (n == 0)
-            break;
-        if (n < 0) {
-            rx_stat_inc(&srv->stats.frames_bad);
-            conn_close(conn);
-            return;
-        }
-        rx_msg_t msg = {
-            .msgid = f.msgid,
-            .len = f.len,
-            .body = f.body,
-            .loop = conn->loop,
-            .conn = conn,
-        };
-        if (rx_router_dispatch(srv->cfg.router, &msg) == -ENOENT)
-            rx_stat_inc(&srv->stats.frames_unknown);
-        else
-            rx_stat_inc(&srv->stats.frames_in);
-        rx_buf_consume(&conn->in, (size_t)n);
-    }
-}
-
-static void conn_read(rx_conn_t *conn)
-{
-    ssize_t n = rx_buf_read_fd(&conn->in, conn->fd, rx_frame_read_hint(&conn->in, READ_HINT));
-
-    if (n == -EAGAIN)
-        return;
-    if (n <= 0) {
-        conn_close(conn);
-        return;
-    }
-    conn->last_read_ms = rx_loop_now(conn->loop);
-    conn_dispatch_frames(conn);
-    if (rx_buf_len(&conn->in) == 0)
-        rx_buf_release(&conn->in);
-}
-
-static void conn_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg)
-{
-    rx_conn_t *conn = arg;
-
-    conn->busy++;
-    if (events & (RX_READ | RX_HUP | RX_ERROR))
-        conn_read(conn);
-    if (!conn->closed)
-        conn_flush(conn);
-    conn->busy--;
-    if (conn->closed && conn->busy == 0)
-        conn_finish(conn);
+    rx_stream_close(&conn->stream);
 }
 
 /* The timer fires idle_timeout after it was armed; reads only note the time
@@ -440,10 +286,10 @@ static void conn_on_idle(rx_loop_t *loop, rx_timer_t *timer, void *arg)
 {
     rx_conn_t *conn = arg;
     uint64_t idle = conn->srv->cfg.idle_timeout_ms;
-    uint64_t since = rx_loop_now(loop) - conn->last_read_ms;
+    uint64_t since = rx_loop_now(loop) - conn->stream.last_read_ms;
 
     if (since < idle) {
-        rx_timer_reset(loop, timer, idle - since);
+        rx_timer_arm(timer, idle - since, 0);
         return;
     }
     rx_stat_inc(&conn->srv->stats.conns_idle_closed);
@@ -454,37 +300,27 @@ static void conn_on_idle(rx_loop_t *loop, rx_timer_t *timer, void *arg)
 static void conn_attach(rx_conn_t *conn)
 {
     rx_tcp_server_t *srv = conn->srv;
+    rx_loop_t *loop = conn->stream.loop;
 
-    if (server_closing(srv))
+    if (server_closing(srv) || table_insert(&conn->shard->table, conn) < 0)
         goto out_close;
-    if (rx_io_add(conn->loop, conn->fd, RX_READ, conn_on_io, conn) < 0)
-        goto out_close;
-    if (table_insert(&conn->shard->table, conn) < 0)
-        goto out_io_del;
     if (srv->cfg.idle_timeout_ms) {
-        conn->idle_timer =
-            rx_timer_add(conn->loop, srv->cfg.idle_timeout_ms, 0, conn_on_idle, conn);
+        conn->idle_timer = rx_timer_add(loop, srv->cfg.idle_timeout_ms, 0, conn_on_idle, conn);
         if (!conn->idle_timer)
             goto out_table_remove;
     }
-    conn->last_read_ms = rx_loop_now(conn->loop);
+    if (rx_stream_watch(&conn->stream) < 0)
+        goto out_table_remove;
     conn->opened = true;
     rx_stat_inc(&srv->stats.conns_accepted);
-    if (srv->cfg.on_open) {
-        conn->busy++;
+    rx_stream_hold(&conn->stream);
+    if (srv->cfg.on_open)
         srv->cfg.on_open(conn, srv->cfg.arg);
-        conn->busy--;
-    }
-    if (!conn->closed)
-        conn_flush(conn);
-    if (conn->closed && conn->busy == 0)
-        conn_finish(conn);
+    rx_stream_unhold(&conn->stream);
     return;
 
 out_table_remove:
     table_remove(&conn->shard->table, conn->id);
-out_io_del:
-    rx_io_del(conn->loop, conn->fd);
 out_close:
     conn_close(conn);
 }
@@ -501,7 +337,7 @@ static void conn_attach_task(rx_loop_t *loop, void *arg)
 
 /* -------------------------------------------------------------- accept -- */
 
-static void server_accept_one(rx_tcp_server_t *srv, int fd, const struct sockaddr_in *peer)
+static void server_accept_one(rx_tcp_server_t *srv, int fd, const rx_addr_t *peer)
 {
     conn_shard_t *shard;
     rx_conn_t *conn;
@@ -515,14 +351,13 @@ static void server_accept_one(rx_tcp_server_t *srv, int fd, const struct sockadd
         goto out_refuse;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     shard = &srv->shards[srv->next_shard++ % srv->nshards];
-    *conn = (rx_conn_t){
-        .srv = srv,
-        .shard = shard,
-        .loop = shard->loop,
-        .fd = fd,
-        .id = atomic_fetch_add(&srv->next_id, 1) + 1,
-        .peer = *peer,
-    };
+    conn->srv = srv;
+    conn->shard = shard;
+    conn->id = atomic_fetch_add(&srv->next_id, 1) + 1;
+    conn->peer = *peer;
+    rx_stream_init(&conn->stream, shard->loop, &srv->stream_cfg, conn);
+    conn->stream.from = (rx_peer_t){.type = RX_PEER_CONN, .conn = conn, .addr = &conn->peer};
+    rx_stream_attach(&conn->stream, fd);
     atomic_fetch_add(&srv->nconns, 1);
     server_ref(srv);
     if (shard->loop == srv->cfg.accept_loop)
@@ -539,6 +374,18 @@ out_refuse:
 static void server_on_accept(rx_loop_t *loop, int fd, uint32_t events, void *arg);
 static void server_on_resume(rx_loop_t *loop, rx_timer_t *timer, void *arg);
 
+/* Tries server_listen again in a moment; false when out of memory. */
+static bool server_resume_later(rx_tcp_server_t *srv)
+{
+    if (!srv->resume_timer)
+        srv->resume_timer = rx_timer_new(srv->cfg.accept_loop, server_on_resume, srv);
+    if (!srv->resume_timer)
+        return false;
+    if (!rx_timer_armed(srv->resume_timer))
+        rx_timer_arm(srv->resume_timer, ACCEPT_PAUSE_MS, 0);
+    return true;
+}
+
 /* A failure to register (out of memory, epoll's watch limit) is retried:
  * start cannot report it, and a server that went deaf silently is worse. */
 static void server_listen(rx_tcp_server_t *srv)
@@ -549,28 +396,21 @@ static void server_listen(rx_tcp_server_t *srv)
         srv->listening = true;
         return;
     }
-    if (!srv->resume_timer)
-        srv->resume_timer =
-            rx_timer_add(srv->cfg.accept_loop, ACCEPT_PAUSE_MS, 0, server_on_resume, srv);
+    server_resume_later(srv);
 }
 
 static void server_on_resume(rx_loop_t *loop, rx_timer_t *timer, void *arg)
 {
-    rx_tcp_server_t *srv = arg;
-
-    srv->resume_timer = NULL;
-    server_listen(srv);
+    server_listen(arg);
 }
 
 /* Stops accepting for a moment: level-triggered epoll would otherwise report
  * the pending connection again at once and spin. */
 static void server_pause(rx_tcp_server_t *srv)
 {
-    if (srv->resume_timer)
+    if (rx_timer_armed(srv->resume_timer))
         return;
-    srv->resume_timer =
-        rx_timer_add(srv->cfg.accept_loop, ACCEPT_PAUSE_MS, 0, server_on_resume, srv);
-    if (!srv->resume_timer)
+    if (!server_resume_later(srv))
         return; /* keep listening: spinning beats going deaf */
     rx_io_del(srv->cfg.accept_loop, srv->listen_fd);
     srv->listening = false;
@@ -599,9 +439,11 @@ static void server_on_accept(rx_loop_t *loop, int fd, uint32_t events, void *arg
     rx_tcp_server_t *srv = arg;
 
     for (;;) {
-        struct sockaddr_in peer;
-        socklen_t plen = sizeof(peer);
-        int cfd = accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        rx_addr_t peer;
+        int cfd;
+
+        peer.len = sizeof(peer.ss);
+        cfd = accept4(fd, (struct sockaddr *)&peer.ss, &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (cfd >= 0) {
             server_accept_one(srv, cfd, &peer);
@@ -641,7 +483,7 @@ static void server_stop_accepting(rx_tcp_server_t *srv)
 {
     rx_loop_t *loop = srv->cfg.accept_loop;
 
-    rx_timer_cancel(loop, srv->resume_timer);
+    rx_timer_free(srv->resume_timer);
     srv->resume_timer = NULL;
     if (srv->listening)
         rx_io_del(loop, srv->listen_fd);
@@ -712,7 +554,8 @@ static void shard_drain_task(rx_loop_t *loop, void *arg)
         memcpy(&rec, shard->draining.data + off, sizeof(rec));
         conn = table_find(&shard->table, rec.id);
         if (conn)
-            conn_send(conn, rec.msgid, shard->draining.data + off + sizeof(rec), rec.len);
+            rx_stream_send(&conn->stream, rec.msgid, shard->draining.data + off + sizeof(rec),
+                           rec.len);
         else
             rx_stat_inc(&srv->stats.sends_refused);
         off += inbox_rec_size(rec.len);
@@ -790,25 +633,7 @@ static void shard_close_all_task(rx_loop_t *loop, void *arg)
  * handler may close it meanwhile. */
 static void conn_drain(rx_conn_t *conn)
 {
-    size_t budget = DRAIN_READ_MAX;
-
-    conn->busy++;
-    while (!conn->closed && budget > 0) {
-        ssize_t n = rx_buf_read_fd(&conn->in, conn->fd, rx_frame_read_hint(&conn->in, READ_HINT));
-        if (n <= 0)
-            break; /* EAGAIN, EOF or an error: nothing more to get */
-        budget -= (size_t)n < budget ? (size_t)n : budget;
-        conn_dispatch_frames(conn);
-    }
-    if (!conn->closed && rx_buf_len(&conn->in) > 0)
-        rx_stat_inc(&conn->srv->stats.frames_truncated);
-    if (!conn->closed)
-        conn_flush(conn);
-    conn->busy--;
-    if (conn->closed)
-        conn_finish(conn);
-    else
-        conn_close(conn);
+    rx_stream_drain(&conn->stream, DRAIN_READ_MAX);
 }
 
 static void shard_drain_all_task(rx_loop_t *loop, void *arg)
@@ -884,17 +709,17 @@ void rx_tcp_server_drain(rx_tcp_server_t *srv)
 
 static int server_open_listener(rx_tcp_server_t *srv, const char *addr)
 {
-    struct sockaddr_in sa;
+    rx_addr_t sa;
     int fd, one = 1, err;
 
     err = rx_addr_parse(addr, &sa);
     if (err < 0)
         return err;
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(sa.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0) {
+        bind(fd, rx_addr_sa(&sa), sa.len) < 0 || listen(fd, SOMAXCONN) < 0) {
         err = -errno;
         close(fd);
         return err;
@@ -938,8 +763,7 @@ static int server_init_shards(rx_tcp_server_t *srv)
 rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_err)
 {
     rx_tcp_server_t *srv;
-    struct sockaddr_storage sa;
-    socklen_t slen = sizeof(sa);
+    rx_addr_t bound;
     int err;
 
     if (!cfg->accept_loop || !cfg->router || (cfg->listen_fd < 0 && !cfg->listen_addr) ||
@@ -957,6 +781,14 @@ rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_e
         srv->cfg.max_frame = RX_FRAME_MAX_DEFAULT;
     if (!srv->cfg.max_output || srv->cfg.max_output > RX_BUF_MAX)
         srv->cfg.max_output = RX_BUF_MAX;
+    srv->stream_cfg = (rx_stream_config_t){
+        .router = srv->cfg.router,
+        .stats = &srv->stats,
+        .max_frame = srv->cfg.max_frame,
+        .max_output = srv->cfg.max_output,
+        .on_close = conn_on_stream_close,
+        .on_release = conn_on_stream_release,
+    };
     srv->listen_fd = cfg->listen_fd; /* ours, also on failure */
     srv->reserve_fd = -1;
     pthread_mutex_init(&srv->lock, NULL);
@@ -971,17 +803,11 @@ rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_e
     }
     if (err < 0)
         goto out_free;
-    if (getsockname(srv->listen_fd, (struct sockaddr *)&sa, &slen) < 0) {
-        err = -errno;
+    err = rx_addr_of_socket(srv->listen_fd, &bound);
+    if (err < 0)
         goto out_free;
-    }
     /* systemd's "ListenStream=7778" gives a dual-stack IPv6 socket. */
-    if (sa.ss_family == AF_INET)
-        srv->port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
-    else if (sa.ss_family == AF_INET6)
-        srv->port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
-    else
-        srv->port = 0;
+    srv->port = rx_addr_port(&bound);
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return srv;
 
@@ -1051,7 +877,7 @@ int rx_tcp_server_port(const rx_tcp_server_t *srv)
 
 rx_loop_t *rx_conn_loop(const rx_conn_t *conn)
 {
-    return conn->loop;
+    return conn->stream.loop;
 }
 
 uint64_t rx_conn_id(const rx_conn_t *conn)
@@ -1059,7 +885,7 @@ uint64_t rx_conn_id(const rx_conn_t *conn)
     return conn->id;
 }
 
-const struct sockaddr_in *rx_conn_peer(const rx_conn_t *conn)
+const rx_addr_t *rx_conn_peer(const rx_conn_t *conn)
 {
     return &conn->peer;
 }
@@ -1076,32 +902,17 @@ void *rx_conn_data(const rx_conn_t *conn)
 
 int rx_conn_send(rx_conn_t *conn, int32_t msgid, const void *body, uint32_t len)
 {
-    return conn_send(conn, msgid, body, len);
+    return rx_stream_send(&conn->stream, msgid, body, len);
 }
 
 uint8_t *rx_conn_frame_begin(rx_conn_t *conn, int32_t msgid, uint32_t len, int *ret_err)
 {
-    int err;
-    uint8_t *p = conn_frame_reserve(conn, msgid, len, &err);
-
-    if (!p) {
-        if (ret_err)
-            *ret_err = err;
-        return NULL;
-    }
-    conn->frame_len = RX_FRAME_HDR + (size_t)len;
-    return p;
+    return rx_stream_frame_begin(&conn->stream, msgid, len, ret_err);
 }
 
 void rx_conn_frame_commit(rx_conn_t *conn)
 {
-    if (conn->closed || conn->frame_len == 0)
-        return;
-    rx_buf_commit(&conn->out, conn->frame_len);
-    conn->frame_len = 0;
-    rx_stat_inc(&conn->srv->stats.frames_out);
-    if (conn->busy == 0 && !conn->want_write)
-        conn_flush(conn);
+    rx_stream_frame_commit(&conn->stream);
 }
 
 void rx_conn_close(rx_conn_t *conn)
@@ -1111,5 +922,5 @@ void rx_conn_close(rx_conn_t *conn)
 
 rx_conn_ref_t rx_conn_ref(const rx_conn_t *conn)
 {
-    return (rx_conn_ref_t){.loop = conn->loop, .id = conn->id};
+    return (rx_conn_ref_t){.loop = conn->stream.loop, .id = conn->id};
 }

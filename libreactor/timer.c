@@ -1,10 +1,12 @@
 /*
  * Timers: one binary min-heap per loop, ordered by (deadline, seq). seq is a
- * per-loop counter taken when a timer is armed (add, reset, periodic
- * re-arm), so timers with the same deadline fire in the order they were
- * armed. Each timer knows its heap index, which makes cancel O(log n).
+ * per-loop counter taken when a timer is armed (arm, periodic re-arm), so
+ * timers with the same deadline fire in the order they were armed. Each
+ * timer knows its heap index, which makes stop O(log n). Every timer not
+ * freed is also on the loop's list, so that rx_loop_free finds the idle
+ * ones.
  *
- * A firing timer is out of the heap while its callback runs; cancel then
+ * A firing timer is out of the heap while its callback runs; a free then
  * only marks it and the loop frees it when the callback returns.
  */
 #include <errno.h>
@@ -16,14 +18,16 @@
 #define NOT_IN_HEAP SIZE_MAX
 
 struct rx_timer {
+    rx_loop_t *loop;
     uint64_t deadline;
     uint64_t period;
     uint64_t seq;
     size_t idx;
     rx_timer_cb cb;
     void *arg;
+    rx_timer_t *prev, *next; /* the loop's list */
     bool firing;
-    bool cancelled;
+    bool freed; /* inside its callback: free when it returns */
 };
 
 static bool timer_before(const rx_timer_t *a, const rx_timer_t *b)
@@ -69,8 +73,8 @@ static void heap_sift_down(rx_loop_t *loop, size_t i)
     heap_set(loop, i, t);
 }
 
-/* The heap always has room for every live timer (rx_timer_add makes it), so
- * re-arming a timer, even from inside a callback, cannot fail. */
+/* The heap always has room for every timer of the loop (rx_timer_new makes
+ * it), so arming a timer, even from inside a callback, cannot fail. */
 static int heap_reserve(rx_loop_t *loop)
 {
     size_t ncap;
@@ -93,8 +97,14 @@ static void heap_push(rx_loop_t *loop, rx_timer_t *t)
     heap_sift_up(loop, t->idx);
 }
 
-static void timer_free(rx_loop_t *loop, rx_timer_t *t)
+static void timer_destroy(rx_loop_t *loop, rx_timer_t *t)
 {
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        loop->timers = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
     loop->ntimers--;
     free(t);
 }
@@ -121,8 +131,7 @@ static void timer_arm(rx_loop_t *loop, rx_timer_t *t, uint64_t deadline)
     heap_push(loop, t);
 }
 
-rx_timer_t *rx_timer_add(rx_loop_t *loop, uint64_t delay_ms, uint64_t period_ms, rx_timer_cb cb,
-                         void *arg)
+rx_timer_t *rx_timer_new(rx_loop_t *loop, rx_timer_cb cb, void *arg)
 {
     rx_timer_t *t;
 
@@ -131,33 +140,64 @@ rx_timer_t *rx_timer_add(rx_loop_t *loop, uint64_t delay_ms, uint64_t period_ms,
     t = calloc(1, sizeof(*t));
     if (!t)
         return NULL;
-    t->period = period_ms;
+    t->loop = loop;
+    t->idx = NOT_IN_HEAP;
     t->cb = cb;
     t->arg = arg;
+    t->next = loop->timers;
+    if (t->next)
+        t->next->prev = t;
+    loop->timers = t;
     loop->ntimers++;
-    timer_arm(loop, t, loop->now + delay_ms);
     return t;
 }
 
-void rx_timer_cancel(rx_loop_t *loop, rx_timer_t *timer)
+rx_timer_t *rx_timer_add(rx_loop_t *loop, uint64_t delay_ms, uint64_t period_ms, rx_timer_cb cb,
+                         void *arg)
+{
+    rx_timer_t *t = rx_timer_new(loop, cb, arg);
+
+    if (t)
+        rx_timer_arm(t, delay_ms, period_ms);
+    return t;
+}
+
+void rx_timer_arm(rx_timer_t *timer, uint64_t delay_ms, uint64_t period_ms)
+{
+    rx_loop_t *loop = timer->loop;
+
+    if (timer->freed)
+        return;
+    if (timer->idx != NOT_IN_HEAP)
+        heap_remove(loop, timer);
+    timer->period = period_ms;
+    timer_arm(loop, timer, loop->now + delay_ms);
+}
+
+void rx_timer_stop(rx_timer_t *timer)
 {
     if (!timer)
         return;
     if (timer->idx != NOT_IN_HEAP)
-        heap_remove(loop, timer);
-    if (timer->firing)
-        timer->cancelled = true;
-    else
-        timer_free(loop, timer);
+        heap_remove(timer->loop, timer);
+    /* Inside its callback, this keeps a periodic timer from re-arming. */
+    timer->period = 0;
 }
 
-void rx_timer_reset(rx_loop_t *loop, rx_timer_t *timer, uint64_t delay_ms)
+bool rx_timer_armed(const rx_timer_t *timer)
 {
-    if (timer->cancelled)
+    return timer && (timer->idx != NOT_IN_HEAP || (timer->firing && timer->period > 0));
+}
+
+void rx_timer_free(rx_timer_t *timer)
+{
+    if (!timer)
         return;
-    if (timer->idx != NOT_IN_HEAP)
-        heap_remove(loop, timer);
-    timer_arm(loop, timer, loop->now + delay_ms);
+    rx_timer_stop(timer);
+    if (timer->firing)
+        timer->freed = true;
+    else
+        timer_destroy(timer->loop, timer);
 }
 
 size_t rx_timer_count(const rx_loop_t *loop)
@@ -184,16 +224,14 @@ static void timer_fire(rx_loop_t *loop, rx_timer_t *t)
     t->firing = true;
     t->cb(loop, t, t->arg);
     t->firing = false;
-    if (t->cancelled) {
-        timer_free(loop, t);
+    if (t->freed) {
+        timer_destroy(loop, t);
     } else if (t->idx != NOT_IN_HEAP) {
-        /* reset from inside its callback */
+        /* armed again by its callback */
     } else if (t->period > 0) {
         /* After a stall, skip the missed periods instead of firing a burst. */
         uint64_t next = t->deadline + t->period;
         timer_arm(loop, t, next > loop->now ? next : loop->now + t->period);
-    } else {
-        timer_free(loop, t);
     }
 }
 
@@ -215,9 +253,14 @@ void rx_timer_run_due(rx_loop_t *loop)
 
 void rx_timer_free_all(rx_loop_t *loop)
 {
-    for (size_t i = 0; i < loop->nheap; i++)
-        free(loop->heap[i]);
+    rx_timer_t *t = loop->timers, *next;
+
+    for (; t; t = next) {
+        next = t->next;
+        free(t);
+    }
     free(loop->heap);
     loop->heap = NULL;
+    loop->timers = NULL;
     loop->nheap = loop->heap_cap = loop->ntimers = 0;
 }

@@ -31,14 +31,15 @@
 #define SERVER_READS_PER_WAKEUP 4
 /* Longest a lingering server keeps the thread in one wakeup. */
 #define SERVER_LINGER_BUDGET_MS 5
-/* The largest IPv4 UDP payload. */
+/* The largest IPv4 UDP payload (IPv6 allows 20 bytes more; we keep one
+ * limit for both). */
 #define DGRAM_MAX 65507
 
 /* Receive side: `batch` slots of `slot` bytes each, with their senders. */
 typedef struct udp_rx {
     struct mmsghdr *msgs;
     struct iovec *iov;
-    struct sockaddr_in *from;
+    rx_addr_t *from;
     uint8_t *bufs;
     size_t slot;
     unsigned batch;
@@ -50,7 +51,7 @@ typedef struct udp_rx {
 typedef struct udp_tx {
     struct mmsghdr *msgs;
     struct iovec *iov;
-    struct sockaddr_in *to;
+    rx_addr_t *to;
     size_t *off;
     rx_buf_t data;
     unsigned n;
@@ -62,7 +63,7 @@ struct rx_udp_server {
     int fd;
     int port;
     int kick_fd; /* lingering servers: connected to fd, see rx_loop_set_kick */
-    struct sockaddr_in kick_addr;
+    rx_addr_t kick_addr;
     uint64_t rcvtimeo_us; /* SO_RCVTIMEO now set on fd (0: none) */
     bool registered;
     bool in_batch;
@@ -74,7 +75,7 @@ struct rx_udp_server {
 struct rx_udp_client {
     rx_udp_client_config_t cfg;
     int fd;
-    struct sockaddr_in server;
+    rx_addr_t server;
     bool registered;
     udp_rx_t rx;
     rx_stats_t stats;
@@ -99,7 +100,7 @@ static int udp_rx_init(udp_rx_t *rx, unsigned batch, uint32_t max_frame)
         rx->iov[i] = (struct iovec){rx->bufs + i * rx->slot, rx->slot};
         rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
         rx->msgs[i].msg_hdr.msg_iovlen = 1;
-        rx->msgs[i].msg_hdr.msg_name = &rx->from[i];
+        rx->msgs[i].msg_hdr.msg_name = &rx->from[i].ss;
     }
     return 0;
 }
@@ -121,13 +122,15 @@ static int udp_rx_fill(udp_rx_t *rx, int fd, int flags)
 
     /* The kernel rewrote only the headers of the datagrams it returned. */
     for (unsigned i = 0; i < rx->used; i++) {
-        rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->from[i]);
+        rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->from[i].ss);
         rx->msgs[i].msg_hdr.msg_flags = 0;
     }
     do
         n = recvmmsg(fd, rx->msgs, rx->batch, flags, NULL);
     while (n < 0 && errno == EINTR);
     rx->used = n > 0 ? (unsigned)n : 0;
+    for (unsigned i = 0; i < rx->used; i++)
+        rx->from[i].len = rx->msgs[i].msg_hdr.msg_namelen;
     return n < 0 ? 0 : n;
 }
 
@@ -173,8 +176,7 @@ static void udp_server_send_one(rx_udp_server_t *srv)
 
     do
         n = sendto(srv->fd, rx_buf_peek(&tx->data), rx_buf_len(&tx->data),
-                   MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&tx->to[0],
-                   sizeof(tx->to[0]));
+                   MSG_DONTWAIT | MSG_NOSIGNAL, rx_addr_sa(&tx->to[0]), tx->to[0].len);
     while (n < 0 && errno == EINTR);
     rx_stat_inc(n < 0 ? &srv->stats.dgrams_send_failed : &srv->stats.dgrams_out);
 }
@@ -195,8 +197,8 @@ static void udp_server_flush(rx_udp_server_t *srv)
         size_t end = k + 1 < tx->n ? tx->off[k + 1] : rx_buf_len(&tx->data);
         tx->iov[k] = (struct iovec){rx_buf_peek(&tx->data) + tx->off[k], end - tx->off[k]};
         tx->msgs[k].msg_hdr = (struct msghdr){
-            .msg_name = &tx->to[k],
-            .msg_namelen = sizeof(tx->to[k]),
+            .msg_name = &tx->to[k].ss,
+            .msg_namelen = tx->to[k].len,
             .msg_iov = &tx->iov[k],
             .msg_iovlen = 1,
         };
@@ -223,10 +225,9 @@ static void udp_server_flush(rx_udp_server_t *srv)
 
 /* -------------------------------------------------------------- server -- */
 
-static bool udp_is_kick(const rx_udp_server_t *srv, const struct sockaddr_in *from)
+static bool udp_is_kick(const rx_udp_server_t *srv, const rx_addr_t *from)
 {
-    return srv->kick_fd >= 0 && from->sin_port == srv->kick_addr.sin_port &&
-           from->sin_addr.s_addr == srv->kick_addr.sin_addr.s_addr;
+    return srv->kick_fd >= 0 && rx_addr_equal(from, &srv->kick_addr);
 }
 
 /* Reads and dispatches one batch, then sends its replies; returns how many
@@ -251,8 +252,7 @@ static int udp_server_read_batch(rx_udp_server_t *srv, rx_loop_t *loop, int flag
             .len = f.len,
             .body = f.body,
             .loop = loop,
-            .udp_server = srv,
-            .from = &srv->rx.from[i],
+            .from = {.type = RX_PEER_UDP_SERVER, .udp_server = srv, .addr = &srv->rx.from[i]},
         };
         if (rx_router_dispatch(srv->cfg.router, &msg) == -ENOENT)
             rx_stat_inc(&srv->stats.frames_unknown);
@@ -319,10 +319,9 @@ static void udp_server_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg
         udp_server_linger(srv, loop);
 }
 
-static int udp_open(const char *addr, int fd, struct sockaddr_in *ret_bound)
+static int udp_open(const char *addr, int fd, rx_addr_t *ret_bound)
 {
-    struct sockaddr_in sa;
-    socklen_t slen = sizeof(sa);
+    rx_addr_t sa;
     int err;
 
     if (fd >= 0) {
@@ -333,37 +332,83 @@ static int udp_open(const char *addr, int fd, struct sockaddr_in *ret_bound)
         err = rx_addr_parse(addr, &sa);
         if (err < 0)
             return err;
-        fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        fd = socket(sa.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return -errno;
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        if (bind(fd, rx_addr_sa(&sa), sa.len) < 0) {
             err = -errno;
             close(fd);
             return err;
         }
     }
-    if (getsockname(fd, (struct sockaddr *)ret_bound, &slen) < 0)
-        ret_bound->sin_port = 0;
+    if (rx_addr_of_socket(fd, ret_bound) < 0)
+        *ret_bound = (rx_addr_t){0};
+    return fd;
+}
+
+/* A datagram socket bound to `to`'s address (any port) and connected to
+ * `to`; its fd, or -errno. *ret_from: the address it sends from. */
+static int kick_open(const rx_addr_t *to, rx_addr_t *ret_from)
+{
+    rx_addr_t from = *to;
+    int fd, err;
+
+    if (from.ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&from.ss)->sin_port = 0;
+    else
+        ((struct sockaddr_in6 *)&from.ss)->sin6_port = 0;
+    fd = socket(to->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (bind(fd, rx_addr_sa(&from), from.len) < 0 || connect(fd, rx_addr_sa(to), to->len) < 0) {
+        err = -errno;
+        close(fd);
+        return err;
+    }
+    err = rx_addr_of_socket(fd, ret_from);
+    if (err < 0) {
+        close(fd);
+        return err;
+    }
     return fd;
 }
 
 /* A lingering server's socket blocks (every other call on it passes
- * MSG_DONTWAIT), and gets a kick socket connected to it: from 127.0.0.1
- * for a wildcard address, else from the server's own. */
-static int udp_server_set_linger(rx_udp_server_t *srv, const struct sockaddr_in *bound)
+ * MSG_DONTWAIT), and gets a kick socket connected to it: from the
+ * loopback address for a wildcard address, else from the server's own. A
+ * wildcard IPv6 socket without ::1 is kicked from 127.0.0.1 (it must be
+ * dual-stack then; its sender shows as IPv4-mapped, which rx_addr_equal
+ * sees through). */
+static int udp_server_set_linger(rx_udp_server_t *srv, const rx_addr_t *bound)
 {
-    struct sockaddr_in to = *bound, from = {.sin_family = AF_INET};
-    socklen_t slen = sizeof(srv->kick_addr);
-    int fl = fcntl(srv->fd, F_GETFL);
+    rx_addr_t to = *bound;
+    int fl = fcntl(srv->fd, F_GETFL), fd = -EAFNOSUPPORT;
 
-    if (to.sin_addr.s_addr == htonl(INADDR_ANY))
-        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    from.sin_addr = to.sin_addr;
-    srv->kick_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (srv->kick_fd < 0 || bind(srv->kick_fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
-        connect(srv->kick_fd, (struct sockaddr *)&to, sizeof(to)) < 0 ||
-        getsockname(srv->kick_fd, (struct sockaddr *)&srv->kick_addr, &slen) < 0)
-        return -errno;
+    if (to.ss.ss_family == AF_INET) {
+        struct sockaddr_in *sa = (struct sockaddr_in *)&to.ss;
+        if (sa->sin_addr.s_addr == htonl(INADDR_ANY))
+            sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        fd = kick_open(&to, &srv->kick_addr);
+    } else if (to.ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)&to.ss;
+        bool any = IN6_IS_ADDR_UNSPECIFIED(&sa6->sin6_addr);
+        if (any)
+            sa6->sin6_addr = in6addr_loopback;
+        fd = kick_open(&to, &srv->kick_addr);
+        if (fd < 0 && any) {
+            struct sockaddr_in v4 = {
+                .sin_family = AF_INET,
+                .sin_port = sa6->sin6_port,
+                .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+            };
+            to = (rx_addr_t){.len = sizeof(v4)};
+            memcpy(&to.ss, &v4, sizeof(v4));
+            fd = kick_open(&to, &srv->kick_addr);
+        }
+    }
+    if (fd < 0)
+        return fd;
+    srv->kick_fd = fd;
     if (fl < 0 || fcntl(srv->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
         return -errno;
     return 0;
@@ -372,7 +417,7 @@ static int udp_server_set_linger(rx_udp_server_t *srv, const struct sockaddr_in 
 rx_udp_server_t *rx_udp_server_new(const rx_udp_server_config_t *cfg, int *ret_err)
 {
     rx_udp_server_t *srv;
-    struct sockaddr_in bound = {0};
+    rx_addr_t bound = {0};
     int err = -EINVAL;
 
     if (!cfg->loop || !cfg->router || (cfg->fd < 0 && !cfg->bind_addr))
@@ -403,7 +448,7 @@ rx_udp_server_t *rx_udp_server_new(const rx_udp_server_config_t *cfg, int *ret_e
         if (err < 0)
             goto out_free;
     }
-    srv->port = ntohs(bound.sin_port);
+    srv->port = rx_addr_port(&bound);
     return srv;
 
 out_free:
@@ -456,7 +501,7 @@ const rx_stats_t *rx_udp_server_stats(const rx_udp_server_t *srv)
     return &srv->stats;
 }
 
-static int udp_server_queue(rx_udp_server_t *srv, const struct sockaddr_in *to, int32_t msgid,
+static int udp_server_queue(rx_udp_server_t *srv, const rx_addr_t *to, int32_t msgid,
                             const void *body, uint32_t len)
 {
     udp_tx_t *tx = &srv->tx;
@@ -479,20 +524,20 @@ static int udp_server_queue(rx_udp_server_t *srv, const struct sockaddr_in *to, 
 
 int rx_udp_reply(const rx_msg_t *msg, int32_t msgid, const void *body, uint32_t len)
 {
-    rx_udp_server_t *srv = msg->udp_server;
+    rx_udp_server_t *srv = rx_msg_udp_server(msg);
     int err;
 
-    if (msg->udp_client)
-        return rx_udp_client_send(msg->udp_client, msgid, body, len);
-    if (!srv || !msg->from)
+    if (msg->from.type == RX_PEER_UDP_CLIENT)
+        return rx_udp_client_send(msg->from.udp_client, msgid, body, len);
+    if (!srv || !msg->from.addr)
         return -EINVAL;
     if (len > DGRAM_MAX - RX_FRAME_HDR)
         return -EMSGSIZE;
     if (!srv->in_batch) {
-        err = rx_udp_sendto(srv->fd, msg->from, msgid, body, len);
+        err = rx_udp_sendto(srv->fd, msg->from.addr, msgid, body, len);
         rx_stat_inc(err < 0 ? &srv->stats.dgrams_send_failed : &srv->stats.dgrams_out);
     } else {
-        err = udp_server_queue(srv, msg->from, msgid, body, len);
+        err = udp_server_queue(srv, msg->from.addr, msgid, body, len);
         if (err < 0)
             rx_stat_inc(&srv->stats.dgrams_send_failed);
     }
@@ -501,14 +546,13 @@ int rx_udp_reply(const rx_msg_t *msg, int32_t msgid, const void *body, uint32_t 
     return err;
 }
 
-int rx_udp_sendto(int fd, const struct sockaddr_in *to, int32_t msgid, const void *body,
-                  uint32_t len)
+int rx_udp_sendto(int fd, const rx_addr_t *to, int32_t msgid, const void *body, uint32_t len)
 {
     uint8_t hdr[RX_FRAME_HDR];
     struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)body, len}};
     struct msghdr mh = {
-        .msg_name = (void *)to,
-        .msg_namelen = to ? sizeof(*to) : 0,
+        .msg_name = to ? (void *)&to->ss : NULL,
+        .msg_namelen = to ? to->len : 0,
         .msg_iov = iov,
         .msg_iovlen = len ? 2 : 1,
     };
@@ -542,8 +586,7 @@ static void udp_client_on_io(rx_loop_t *loop, int fd, uint32_t events, void *arg
             .len = f.len,
             .body = f.body,
             .loop = loop,
-            .udp_client = cli,
-            .from = &cli->server,
+            .from = {.type = RX_PEER_UDP_CLIENT, .udp_client = cli, .addr = &cli->server},
         };
         if (rx_router_dispatch(cli->cfg.router, &msg) == -ENOENT)
             rx_stat_inc(&cli->stats.frames_unknown);
@@ -574,8 +617,8 @@ rx_udp_client_t *rx_udp_client_new(const rx_udp_client_config_t *cfg, int *ret_e
     err = udp_rx_init(&cli->rx, CLIENT_BATCH, cli->cfg.max_frame);
     if (err < 0)
         goto out_free;
-    cli->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (cli->fd < 0 || connect(cli->fd, (struct sockaddr *)&cli->server, sizeof(cli->server)) < 0) {
+    cli->fd = socket(cli->server.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (cli->fd < 0 || connect(cli->fd, rx_addr_sa(&cli->server), cli->server.len) < 0) {
         err = -errno;
         goto out_free;
     }

@@ -13,7 +13,7 @@
 
 static void on_echo(const rx_msg_t *msg, void *arg)
 {
-    rx_conn_send(msg->conn, msg->msgid, msg->body, msg->len);
+    rx_conn_send(msg->from.conn, msg->msgid, msg->body, msg->len);
 }
 
 static void *accept_main(void *arg)

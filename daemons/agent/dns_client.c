@@ -43,10 +43,7 @@ static void backlog_drain(agent_dns_t *d);
 
 static void backlog_timer(rx_loop_t *loop, rx_timer_t *timer, void *arg)
 {
-    agent_dns_t *d = arg;
-
-    d->backlog_timer = NULL;
-    backlog_drain(d);
+    backlog_drain(arg);
 }
 
 static void backlog_drain(agent_dns_t *d)
@@ -54,8 +51,8 @@ static void backlog_drain(agent_dns_t *d)
     while (d->backlog_pos < d->backlog_n && rx_tcp_client_connected(d->cli)) {
         int r = send_request(d, d->backlog[d->backlog_pos]);
         if (r == -ENOBUFS) {
-            if (!d->backlog_timer)
-                d->backlog_timer = rx_timer_add(d->loop, DNS_BACKLOG_RETRY_MS, 0, backlog_timer, d);
+            if (!rx_timer_armed(d->backlog_timer))
+                rx_timer_arm(d->backlog_timer, DNS_BACKLOG_RETRY_MS, 0);
             return;
         }
         if (r < 0)
@@ -213,6 +210,9 @@ int agent_dns_init(agent_dns_t *d, agent_t *a, rx_loop_t *loop, const lars_strv_
     if (!d->router)
         return -ENOMEM;
     rx_router_add(d->router, WIRE_ID_GET_ROUTE_RESPONSE, on_route, d);
+    d->backlog_timer = rx_timer_new(loop, backlog_timer, d);
+    if (!d->backlog_timer)
+        return -ENOMEM;
     cfg.router = d->router;
     d->cli = rx_tcp_client_new(&cfg, &r);
     return d->cli ? 0 : r;
@@ -226,8 +226,7 @@ int agent_dns_start(agent_dns_t *d)
 /* After the dns loop stopped. */
 void agent_dns_destroy(agent_dns_t *d)
 {
-    if (d->backlog_timer && d->loop)
-        rx_timer_cancel(d->loop, d->backlog_timer);
+    rx_timer_free(d->backlog_timer);
     free(d->backlog);
     d->backlog = NULL;
     d->backlog_timer = NULL;

@@ -172,16 +172,13 @@ static void pending_flush(agent_reporter_t *r)
 
 static void retry_timer(rx_loop_t *loop, rx_timer_t *timer, void *arg)
 {
-    agent_reporter_t *r = arg;
-
-    r->retry = NULL;
-    pending_flush(r);
+    pending_flush(arg);
 }
 
 static void retry_later(agent_reporter_t *r)
 {
-    if (!r->retry)
-        r->retry = rx_timer_add(r->loop, REP_RETRY_MS, 0, retry_timer, r);
+    if (!rx_timer_armed(r->retry))
+        rx_timer_arm(r->retry, REP_RETRY_MS, 0);
 }
 
 static void snapshot_task(rx_loop_t *loop, void *arg)
@@ -262,7 +259,8 @@ int agent_reporter_new(agent_t *a, rx_loop_t *loop, const lars_strv_t *servers,
     r->loop = loop;
     rx_map_init(&r->pending.by_pair, &snapshot_map_type);
     r->router = rx_router_new();
-    if (!r->router)
+    r->retry = rx_timer_new(loop, retry_timer, r);
+    if (!r->router || !r->retry)
         goto out_free;
     cfg.router = r->router;
     cfg.arg = r;
@@ -287,8 +285,7 @@ void agent_reporter_free(agent_reporter_t *r)
 {
     if (!r)
         return;
-    if (r->retry)
-        rx_timer_cancel(r->loop, r->retry);
+    rx_timer_free(r->retry);
     rx_tcp_client_free(r->cli);
     rx_router_free(r->router);
     pending_free(&r->pending);

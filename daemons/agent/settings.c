@@ -82,26 +82,24 @@ static bool is_loopback(uint32_t ip)
     return (ip >> 24) == 127;
 }
 
-/* The source address the kernel picks toward `addr` (no packet is sent). */
+/* The source address the kernel picks toward `addr` (no packet is sent);
+ * -EAFNOSUPPORT when it is not IPv4 (the reported caller is an IPv4
+ * address). */
 static int route_source(const char *addr, uint32_t *ret_ip)
 {
-    struct sockaddr_in sa, src;
-    socklen_t len = sizeof(src);
+    rx_addr_t sa, src;
     int fd, r;
 
     r = rx_addr_parse(addr, &sa);
     if (r < 0)
         return r;
-    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    fd = socket(sa.ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    r = 0;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        getsockname(fd, (struct sockaddr *)&src, &len) < 0)
-        r = -errno;
+    r = connect(fd, rx_addr_sa(&sa), sa.len) < 0 ? -errno : rx_addr_of_socket(fd, &src);
     close(fd);
     if (r == 0)
-        *ret_ip = ntohl(src.sin_addr.s_addr);
+        r = rx_addr_ipv4(&src, ret_ip);
     return r;
 }
 

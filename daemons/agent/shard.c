@@ -29,7 +29,7 @@
 typedef struct shard_forward {
     agent_shard_t *owner;
     int fd;
-    struct sockaddr_in to;
+    rx_addr_t to;
     int32_t msgid;
     union {
         wire_get_host_req_t get_host;
@@ -63,11 +63,11 @@ static void pull(agent_shard_t *sh, int32_t modid, int32_t cmdid)
 
 static void log_undecodable(agent_shard_t *sh, const rx_msg_t *msg)
 {
-    char addr[32];
+    char addr[RX_ADDR_STRLEN];
 
     agent_inc(sh->c.undecodable);
     lars_log_rl(LOG_WARNING, "shard %u: undecodable body of msgid %d (%u bytes) from %s", sh->index,
-                msg->msgid, msg->len, rx_addr_format(msg->from, addr, sizeof(addr)));
+                msg->msgid, msg->len, rx_addr_format(msg->from.addr, addr, sizeof(addr)));
 }
 
 /* ------------------------------------------------------- the requests -- */
@@ -174,7 +174,7 @@ static void forward(agent_shard_t *sh, agent_shard_t *owner, const rx_msg_t *msg
         return;
     f->owner = owner;
     f->fd = sh->fd;
-    f->to = *msg->from;
+    f->to = *msg->from.addr;
     f->msgid = msg->msgid;
     memcpy(&f->u, req, req_size);
     if (rx_loop_post(owner->loop, forward_task, f) < 0)
@@ -500,8 +500,7 @@ int agent_shard_start(agent_shard_t *sh)
 /* After the shard's loop stopped. */
 void agent_shard_destroy(agent_shard_t *sh)
 {
-    if (sh->tick)
-        rx_timer_cancel(sh->loop, sh->tick);
+    rx_timer_free(sh->tick);
     sh->tick = NULL;
     rx_udp_server_free(sh->udp);
     sh->udp = NULL;

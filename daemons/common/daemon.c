@@ -378,8 +378,7 @@ static void daemon_free(lars_daemon_t *d)
 {
     const lars_daemon_ops_t *ops = d->ops;
 
-    if (d->loop)
-        rx_timer_cancel(d->loop, d->status_timer);
+    rx_timer_free(d->status_timer);
     lars_sd_watchdog_free(d->wd);
     if (d->started)
         ops->free(d->app);

@@ -300,7 +300,7 @@ void lars_sd_watchdog_free(lars_sd_watchdog_t *wd)
 {
     if (!wd)
         return;
-    rx_timer_cancel(wd->main_loop, wd->timer);
+    rx_timer_free(wd->timer);
     for (size_t i = 0; i < wd->nloops; i++)
         free(wd->loops[i].name);
     free(wd->loops);

@@ -115,23 +115,23 @@ static void on_get_route(const rx_msg_t *msg, void *arg)
 {
     dns_t *d = arg;
     dns_worker_t *w = &d->w[rx_loop_index(msg->loop)];
-    dns_conn_t *c = rx_conn_data(msg->conn);
+    rx_conn_t *conn = rx_msg_conn(msg);
+    dns_conn_t *c = rx_conn_data(conn);
     int32_t modid, cmdid;
     int r;
 
     if (dns_route_request_decode(msg->body, msg->len, &modid, &cmdid) < 0) {
         /* Not a Lars agent, or a broken one: its other frames cannot be
          * trusted either, and closing drops its subscriptions. */
-        char peer[32];
+        char peer[RX_ADDR_STRLEN];
         atomic_fetch_add_explicit(&d->c.bad_bodies, 1, memory_order_relaxed);
         lars_log_rl(LOG_WARNING, "closing %s: GetRouteRequest body of %u bytes does not decode",
-                    rx_addr_format(rx_conn_peer(msg->conn), peer, sizeof(peer)), msg->len);
-        rx_conn_close(msg->conn);
+                    rx_addr_format(msg->from.addr, peer, sizeof(peer)), msg->len);
+        rx_conn_close(conn);
         return;
     }
     atomic_fetch_add_explicit(&d->c.requests, 1, memory_order_relaxed);
-    reply_route(d, msg->conn, atomic_load_explicit(&d->current, memory_order_acquire), modid,
-                cmdid);
+    reply_route(d, conn, atomic_load_explicit(&d->current, memory_order_acquire), modid, cmdid);
     r = dns_subs_add(w->subs, &c->sub, modid, cmdid);
     if (r < 0)
         lars_log_rl(LOG_ERR, "cannot subscribe to %d/%d: out of memory", modid, cmdid);

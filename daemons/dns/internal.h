@@ -78,7 +78,7 @@ struct dns {
     /* DB loop only. */
     MYSQL *conn;
     rx_backoff_t backoff;
-    rx_timer_t *timer; /* the pending one-shot step, or NULL */
+    rx_timer_t *timer; /* the next step (one-shot), made by the first one */
     uint64_t next_full_ms;
     uint64_t next_prune_ms;
     uint64_t last_change_id; /* newest RouteChange.id the table reflects */

@@ -41,16 +41,14 @@ static void event(dns_t *d)
 
 static void step_timer(rx_loop_t *loop, rx_timer_t *timer, void *arg)
 {
-    dns_t *d = arg;
-
-    d->timer = NULL;
-    step(d);
+    step(arg);
 }
 
 static void schedule(dns_t *d, uint64_t delay_ms)
 {
-    d->timer = rx_timer_add(d->dbloop, delay_ms, 0, step_timer, d);
-    if (!d->timer)
+    if (d->timer)
+        rx_timer_arm(d->timer, delay_ms, 0);
+    else
         lars_log(LOG_CRIT, "cannot arm the DB timer: routes will not be reloaded");
 }
 
@@ -319,6 +317,7 @@ static void start_task(rx_loop_t *loop, void *arg)
     dns_t *d = arg;
 
     rx_backoff_init(&d->backoff, 100, 5000);
+    d->timer = rx_timer_new(loop, step_timer, d);
     step(d);
 }
 
@@ -327,9 +326,7 @@ static void force_task(rx_loop_t *loop, void *arg)
     dns_t *d = arg;
 
     d->force = true;
-    if (d->timer)
-        rx_timer_cancel(loop, d->timer);
-    d->timer = NULL;
+    rx_timer_stop(d->timer);
     step(d);
 }
 
@@ -350,4 +347,6 @@ void dns_loader_cleanup(dns_t *d)
 {
     lars_db_free(d->conn);
     d->conn = NULL;
+    rx_timer_free(d->timer);
+    d->timer = NULL;
 }

@@ -73,9 +73,11 @@ static void on_report(const rx_msg_t *msg, void *arg)
     size_t n = 0, total = 0, dropped = 0;
 
     if (rp_report_parse(msg->body, msg->len, &rep) < 0) {
+        char peer[RX_ADDR_STRLEN];
         atomic_fetch_add_explicit(&rp->bad_bodies, 1, memory_order_relaxed);
-        lars_log_rl(LOG_WARNING, "malformed ReportStatusRequest body (%" PRIu32 " bytes), ignored",
-                    msg->len);
+        lars_log_rl(LOG_WARNING,
+                    "malformed ReportStatusRequest body (%" PRIu32 " bytes) from %s, ignored",
+                    msg->len, rx_addr_format(msg->from.addr, peer, sizeof(peer)));
         return;
     }
     /* SPEC 12: a report without ts is stamped with the receive time. */

@@ -36,7 +36,7 @@ static void run_guarded(rx_loop_t *loop)
     assert_non_null(guard);
     assert_int_equal(rx_loop_run(loop), 0);
     assert_false(timed_out);
-    rx_timer_cancel(loop, guard);
+    rx_timer_free(guard);
 }
 
 static void stop_task(rx_loop_t *loop, void *arg)

@@ -115,17 +115,17 @@ static void on_client_loop(fixture_t *f, void (*fn)(fixture_t *, void *), void *
 
 static void server_echo(const rx_msg_t *msg, void *arg)
 {
-    rx_conn_send(msg->conn, msg->msgid, msg->body, msg->len);
+    rx_conn_send(msg->from.conn, msg->msgid, msg->body, msg->len);
 }
 
 static void server_bad(const rx_msg_t *msg, void *arg)
 {
-    uint8_t *p = rx_conn_frame_begin(msg->conn, MSG_ECHO, 0, NULL);
+    uint8_t *p = rx_conn_frame_begin(msg->from.conn, MSG_ECHO, 0, NULL);
 
     /* Overwrite the length with -1. */
     if (p)
         memset(p - 4, 0xff, 4);
-    rx_conn_frame_commit(msg->conn);
+    rx_conn_frame_commit(msg->from.conn);
 }
 
 static void server_start(fixture_t *f, const char *addr)

@@ -1,8 +1,9 @@
 /*
- * Tests for libreactor/tcp_server.c over real sockets on 127.0.0.1: the
- * server runs an accept loop and a worker pool in threads; the test thread
- * plays the clients with plain sockets. The drain test peeks at the loops'
- * task queues (internal.h) to know when its tasks are queued.
+ * Tests for libreactor/tcp_server.c over real sockets on 127.0.0.1 (and a
+ * dual-stack [::] listener): the server runs an accept loop and a worker
+ * pool in threads; the test thread plays the clients with plain sockets.
+ * The drain test peeks at the loops' task queues (internal.h) to know when
+ * its tasks are queued.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@
 #define MSG_FLOOD  4 /* handler answers with a big frame */
 #define MSG_PUSH   7
 #define MSG_COUNT  8 /* body: stream tag, then a 32-bit sequence number */
+#define MSG_PEER   9 /* answers "<rx_conn_peer>|<msg->from.addr>" as text */
 #define COUNT_MAX  2000
 #define WAIT_MS    10000
 #define MAX_TOKENS 8
@@ -61,7 +63,7 @@ typedef struct fixture {
 
 static void on_echo(const rx_msg_t *msg, void *arg)
 {
-    rx_conn_send(msg->conn, msg->msgid, msg->body, msg->len);
+    rx_conn_send(msg->from.conn, msg->msgid, msg->body, msg->len);
 }
 
 static void on_hello(const rx_msg_t *msg, void *arg)
@@ -70,10 +72,10 @@ static void on_hello(const rx_msg_t *msg, void *arg)
     unsigned token = msg->len ? msg->body[0] % MAX_TOKENS : 0;
 
     pthread_mutex_lock(&f->lock);
-    f->refs[token] = rx_conn_ref(msg->conn);
+    f->refs[token] = rx_conn_ref(msg->from.conn);
     f->have_ref[token] = true;
     pthread_mutex_unlock(&f->lock);
-    rx_conn_send(msg->conn, MSG_HELLO, msg->body, msg->len);
+    rx_conn_send(msg->from.conn, MSG_HELLO, msg->body, msg->len);
 }
 
 static void on_close_request(const rx_msg_t *msg, void *arg)
@@ -81,8 +83,8 @@ static void on_close_request(const rx_msg_t *msg, void *arg)
     fixture_t *f = arg;
 
     atomic_fetch_add(&f->close_handler_calls, 1);
-    rx_conn_close(msg->conn);
-    if (rx_conn_send(msg->conn, MSG_ECHO, "late", 4) == -ENOTCONN)
+    rx_conn_close(msg->from.conn);
+    if (rx_conn_send(msg->from.conn, MSG_ECHO, "late", 4) == -ENOTCONN)
         atomic_fetch_add(&f->send_after_close, 1);
 }
 
@@ -90,7 +92,7 @@ static void on_flood(const rx_msg_t *msg, void *arg)
 {
     static uint8_t big[60000];
 
-    rx_conn_send(msg->conn, MSG_FLOOD, big, sizeof(big));
+    rx_conn_send(msg->from.conn, MSG_FLOOD, big, sizeof(big));
 }
 
 static void on_count(const rx_msg_t *msg, void *arg)
@@ -108,6 +110,16 @@ static void on_count(const rx_msg_t *msg, void *arg)
         return;
     }
     atomic_fetch_add(&f->counted[msg->body[0]][seq], 1);
+}
+
+static void on_peer(const rx_msg_t *msg, void *arg)
+{
+    char a[RX_ADDR_STRLEN], b[RX_ADDR_STRLEN], out[2 * RX_ADDR_STRLEN];
+    int n = snprintf(out, sizeof(out), "%s|%s",
+                     rx_addr_format(rx_conn_peer(msg->from.conn), a, sizeof(a)),
+                     rx_addr_format(msg->from.addr, b, sizeof(b)));
+
+    rx_conn_send(msg->from.conn, MSG_PEER, out, (uint32_t)n);
 }
 
 static void on_open(rx_conn_t *conn, void *arg)
@@ -159,6 +171,7 @@ static fixture_t *fixture_new(rx_tcp_server_config_t cfg)
     rx_router_add(f->router, MSG_CLOSE, on_close_request, f);
     rx_router_add(f->router, MSG_FLOOD, on_flood, f);
     rx_router_add(f->router, MSG_COUNT, on_count, f);
+    rx_router_add(f->router, MSG_PEER, on_peer, f);
     if (cfg.listen_fd == 0)
         cfg.listen_fd = -1;
     if (cfg.listen_fd < 0 && !cfg.listen_addr)
@@ -694,6 +707,62 @@ static void tcp_serves_a_given_listening_socket(void **state)
     fixture_stop(f);
 }
 
+/* What the server reports as the peer of fd (see on_peer), and what it
+ * should be: fd's own address. */
+static void peer_as_seen_by_server(int fd, char *ret_seen, size_t size, char *ret_want)
+{
+    char own[RX_ADDR_STRLEN];
+    rx_addr_t local;
+    int32_t id;
+    int n;
+
+    assert_int_equal(rx_addr_of_socket(fd, &local), 0);
+    assert_non_null(rx_addr_format(&local, own, sizeof(own)));
+    snprintf(ret_want, size, "%s|%s", own, own);
+    send_frame(fd, MSG_PEER, NULL, 0);
+    n = recv_frame(fd, &id, ret_seen, size - 1);
+    assert_true(n > 0);
+    assert_int_equal(id, MSG_PEER);
+    ret_seen[n] = '\0';
+}
+
+/* systemd's ListenStream=7778 hands over a dual-stack IPv6 socket: an IPv4
+ * client shows as ::ffff:127.0.0.1 there, and must be reported (logged) as
+ * 127.0.0.1, not as 0.0.0.0 nor as ::ffff:127.0.0.1. */
+static void tcp_dual_stack_listener_reports_ipv4_peer_as_ipv4(void **state)
+{
+    struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+    struct sockaddr_in6 lo6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int lfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), off = 0, fd;
+    char seen[256], want[256];
+    fixture_t *f;
+
+    if (lfd < 0)
+        skip(); /* no IPv6 in this kernel */
+    assert_int_equal(setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)), 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa6, sizeof(sa6)), 0);
+    assert_int_equal(listen(lfd, 16), 0);
+    f = fixture_start((rx_tcp_server_config_t){.listen_fd = lfd});
+
+    fd = client_connect(f->port);
+    peer_as_seen_by_server(fd, seen, sizeof(seen), want);
+    assert_string_equal(seen, want);
+    assert_int_equal(strncmp(seen, "127.0.0.1:", 10), 0);
+    close(fd);
+
+    /* An IPv6 peer, where the host has ::1. */
+    fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    lo6.sin6_port = htons((uint16_t)f->port);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&lo6, sizeof(lo6)) == 0) {
+        peer_as_seen_by_server(fd, seen, sizeof(seen), want);
+        assert_string_equal(seen, want);
+        assert_int_equal(strncmp(seen, "[::1]:", 6), 0);
+    }
+    if (fd >= 0)
+        close(fd);
+    fixture_stop(f);
+}
+
 /* Lowest fd number not in use. */
 static int lowest_free_fd(void)
 {
@@ -1053,7 +1122,7 @@ static void tcp_client_and_server_carry_a_4mib_body(void **state)
     assert_int_equal(rx_loop_run(loop), 0);
     assert_int_equal(bc.echoes, 1);
     assert_true(bc.intact);
-    rx_timer_cancel(loop, guard);
+    rx_timer_free(guard);
     rx_tcp_client_free(cli);
     rx_router_free(router);
     rx_loop_free(loop);
@@ -1172,6 +1241,7 @@ int main(void)
         cmocka_unit_test(tcp_close_inside_handler_is_safe),
         cmocka_unit_test(tcp_shutdown_closes_every_connection),
         cmocka_unit_test(tcp_serves_a_given_listening_socket),
+        cmocka_unit_test(tcp_dual_stack_listener_reports_ipv4_peer_as_ipv4),
         cmocka_unit_test(tcp_sheds_connections_when_out_of_fds),
         cmocka_unit_test(tcp_drain_dispatches_unread_and_backlogged_frames_exactly_once),
         cmocka_unit_test(tcp_drain_writes_replies_then_closes),

@@ -1,7 +1,7 @@
 /*
- * Tests for libreactor/udp.c over real sockets on 127.0.0.1: an echo server
- * on one loop thread, rx_udp_clients on another, and plain sockets for
- * malformed datagrams.
+ * Tests for libreactor/udp.c over real sockets on 127.0.0.1 (and a
+ * dual-stack [::] socket): an echo server on one loop thread,
+ * rx_udp_clients on another, and plain sockets for malformed datagrams.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -32,8 +32,10 @@
  * fail the test instead of passing slowly. */
 #define LONG_LINGER_US (60u * 1000 * 1000)
 
-/* linger_us of the next fixture's server (0: off). */
+/* linger_us of the next fixture's server (0: off), and the socket it is
+ * given (-1: it binds 127.0.0.1:0). */
 static unsigned fixture_linger_us;
+static int fixture_server_fd = -1;
 
 typedef struct loop_thread {
     rx_loop_t *loop;
@@ -131,7 +133,7 @@ static void server_start_task(fixture_t *f)
 {
     rx_udp_server_config_t cfg = {
         .loop = f->server_lt.loop,
-        .fd = -1,
+        .fd = fixture_server_fd,
         .bind_addr = "127.0.0.1:0",
         .router = f->server_router,
         .max_frame = MAX_FRAME,
@@ -186,7 +188,7 @@ static void client_echo(const rx_msg_t *msg, void *arg)
     }
     memcpy(&seq, msg->body, 4);
     memcpy(&idx, msg->body + 4, 4);
-    if (idx >= NCLIENTS || f->peers[idx].cli != msg->udp_client) {
+    if (idx >= NCLIENTS || f->peers[idx].cli != rx_msg_udp_client(msg)) {
         atomic_fetch_add(&f->errors, 1);
         return;
     }
@@ -246,7 +248,7 @@ static void clients_start_task(fixture_t *f)
 
 static void clients_free_task(fixture_t *f)
 {
-    rx_timer_cancel(f->client_lt.loop, f->resend_timer);
+    rx_timer_free(f->resend_timer);
     f->resend_timer = NULL;
     for (unsigned i = 0; i < NCLIENTS; i++) {
         rx_udp_client_free(f->peers[i].cli);
@@ -280,6 +282,7 @@ static void fixture_free(fixture_t *f)
     rx_router_free(f->client_router);
     free(f);
     fixture_linger_us = 0;
+    fixture_server_fd = -1;
 }
 
 /* ---------------------------------------------------------- raw socket -- */
@@ -443,11 +446,12 @@ static void udp_answers_a_queue_deeper_than_a_batch_in_order(void **state)
 static void udp_sendto_from_another_thread_reaches_peer(void **state)
 {
     fixture_t *f = fixture_new();
-    struct sockaddr_in addr;
-    int fd = raw_socket(&addr);
+    rx_addr_t addr;
+    int fd = raw_socket(NULL);
     uint8_t buf[64];
     rx_frame_t fr;
 
+    assert_int_equal(rx_addr_of_socket(fd, &addr), 0);
     assert_int_equal(rx_udp_sendto(rx_udp_server_fd(f->srv), &addr, MSG_PUSH, "pushed", 6), 0);
     assert_int_equal(recv(fd, buf, sizeof(buf), 0), RX_FRAME_HDR + 6);
     assert_int_equal(rx_frame_parse(buf, RX_FRAME_HDR + 6, MAX_FRAME, &fr), RX_FRAME_HDR + 6);
@@ -535,6 +539,56 @@ static void udp_lingering_server_counts_foreign_empty_datagrams(void **state)
     fixture_free(f);
 }
 
+/* As systemd's ListenDatagram=[::]:port makes it: IPv4 senders show as
+ * IPv4-mapped. The kick socket of a lingering server must work there too,
+ * or the posts below would wait for the receive timeout. */
+static void udp_lingering_server_on_dual_stack_socket_answers_ipv4_and_ipv6(void **state)
+{
+    struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+    struct sockaddr_in6 lo6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int fd6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), off = 0, fd = raw_socket(NULL), port;
+    uint8_t frame[RX_FRAME_HDR + 4], buf[64];
+    struct timeval tv = {WAIT_MS / 1000, 0};
+    unsigned answered = 0;
+    fixture_t *f;
+    uint64_t t0;
+
+    if (fd6 < 0)
+        skip(); /* no IPv6 in this kernel */
+    assert_int_equal(setsockopt(fd6, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)), 0);
+    assert_int_equal(bind(fd6, (struct sockaddr *)&sa6, sizeof(sa6)), 0);
+    fixture_server_fd = fd6;
+    fixture_linger_us = LONG_LINGER_US;
+    f = fixture_new();
+    port = rx_udp_server_port(f->srv);
+    assert_true(port > 0);
+    for (int i = 0; i < 5; i++) {
+        echo_once(fd, port);
+        answered++;
+        t0 = rx_time_ms();
+        run_on(f->server_lt.loop, f, noop);
+        assert_true(rx_time_ms() - t0 < WAIT_MS);
+    }
+    fd6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    lo6.sin6_port = htons((uint16_t)port);
+    setsockopt(fd6, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    rx_frame_put_header(frame, MSG_ECHO, 4);
+    memcpy(frame + RX_FRAME_HDR, "six!", 4);
+    if (fd6 >= 0 && sendto(fd6, frame, sizeof(frame), 0, (struct sockaddr *)&lo6, sizeof(lo6)) ==
+                        (ssize_t)sizeof(frame)) {
+        assert_int_equal(recv(fd6, buf, sizeof(buf), 0), sizeof(frame));
+        assert_memory_equal(buf, frame, sizeof(frame));
+        answered++;
+    }
+    WAIT_FOR(server_stats(f).dgrams_out == answered);
+    assert_int_equal(server_stats(f).dgrams_in, answered);
+    assert_int_equal(server_stats(f).frames_bad, 0);
+    if (fd6 >= 0)
+        close(fd6);
+    close(fd);
+    fixture_free(f);
+}
+
 typedef struct timer_probe {
     fixture_t *f;
     atomic_int fired;
@@ -607,6 +661,7 @@ int main(void)
         cmocka_unit_test(udp_lingering_server_answers_a_deep_queue_in_order),
         cmocka_unit_test(udp_lingering_server_runs_posted_tasks_at_once),
         cmocka_unit_test(udp_lingering_server_counts_foreign_empty_datagrams),
+        cmocka_unit_test(udp_lingering_server_on_dual_stack_socket_answers_ipv4_and_ipv6),
         cmocka_unit_test(udp_lingering_server_fires_timers_on_time),
         cmocka_unit_test(udp_lingering_server_stops_while_waiting),
     };
