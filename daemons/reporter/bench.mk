@@ -3,7 +3,7 @@
 BENCH_REPORTER := $(BUILD)/bench/bench_reporter
 
 BENCH_REPORTER_LIBS := $(LIB)/liblarstest.a $(LIB)/liblarscommon.a $(LIB)/libreactor.a \
-	$(LIB)/liblarsproto.a
+	$(LIB)/liblarswire.a
 
 $(BENCH_REPORTER): $(OBJ)/daemons/reporter/bench/bench_reporter.o $(BENCH_REPORTER_LIBS)
 	@mkdir -p $(@D)
