@@ -12,13 +12,14 @@ enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 #define INT32_FIELD_MAX  (1 + 10)
 #define UINT32_FIELD_MAX (1 + 5)
 #define BOOL_FIELD_MAX   (1 + 1)
-/* A submessage field of a body of at most 127 bytes: key, 1-byte length. */
-#define SUB_FIELD_MAX(body) (2 + (body))
+/* The largest HostInfo and HostCallResult bodies: each takes one length
+ * byte, which the encoder writes after the body. */
+#define HOST_BODY_MAX        (2 * INT32_FIELD_MAX)
+#define CALL_RESULT_BODY_MAX (2 * INT32_FIELD_MAX + 2 * UINT32_FIELD_MAX + BOOL_FIELD_MAX)
 
-_Static_assert(WIRE_HOST_MAX >= SUB_FIELD_MAX(2 * INT32_FIELD_MAX), "HostInfo bound");
-_Static_assert(WIRE_CALL_RESULT_MAX >=
-                   SUB_FIELD_MAX(2 * INT32_FIELD_MAX + 2 * UINT32_FIELD_MAX + BOOL_FIELD_MAX),
-               "HostCallResult bound");
+_Static_assert(HOST_BODY_MAX < 128 && CALL_RESULT_BODY_MAX < 128, "one length byte");
+_Static_assert(WIRE_HOST_MAX >= 2 + HOST_BODY_MAX, "HostInfo bound");
+_Static_assert(WIRE_CALL_RESULT_MAX >= 2 + CALL_RESULT_BODY_MAX, "HostCallResult bound");
 _Static_assert(WIRE_SMALL_MAX >= UINT32_FIELD_MAX + 3 * INT32_FIELD_MAX + WIRE_HOST_MAX,
                "GetHostResponse bound");
 _Static_assert(WIRE_SMALL_MAX >= 3 * INT32_FIELD_MAX + WIRE_HOST_MAX + UINT32_FIELD_MAX,
@@ -52,26 +53,35 @@ typedef struct field {
 /* A varint of at most 10 bytes. Bits past the 64th (a 10th byte above 1)
  * fold into bit 63: no 32-bit field sees them, and a bool with only those
  * bits set reads true, as protobuf-c reads it. */
-static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+static inline int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
 {
     const uint8_t *q = *p;
     uint64_t v = 0;
+    uint8_t b;
 
-    for (unsigned shift = 0; shift < 70; shift += 7) {
+    /* most varints on the wire (tags, lengths, small ids) are one byte */
+    if (q < end && *q < 0x80) {
+        *ret = *q;
+        *p = q + 1;
+        return 0;
+    }
+    for (unsigned shift = 0; shift < 63; shift += 7) {
         if (q >= end)
             return -EBADMSG;
-        uint8_t b = *q++;
-        if (shift < 63)
-            v |= (uint64_t)(b & 0x7f) << shift;
-        else if (b & 0x7f)
-            v |= (uint64_t)1 << 63;
-        if (!(b & 0x80)) {
-            *ret = v;
-            *p = q;
-            return 0;
-        }
+        b = *q++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            goto out;
     }
-    return -EBADMSG;
+    if (q >= end || (*q & 0x80))
+        return -EBADMSG;
+    b = *q++;
+    if (b & 0x7f)
+        v |= (uint64_t)1 << 63;
+out:
+    *ret = v;
+    *p = q;
+    return 0;
 }
 
 /* Reads the next field of [*p, end): 1, 0 at the end, or -EBADMSG. */
@@ -405,18 +415,13 @@ bool wire_report_status_next(wire_report_status_t *m, wire_call_result_t *ret)
 
 /* ------------------------------------------------------------ encoding -- */
 
-static size_t varint_len(uint64_t v)
+static inline size_t varint_len(uint64_t v)
 {
-    size_t n = 1;
-
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
+    /* 7 bits a byte: ceil(bits / 7) for bits = 1..64 */
+    return (size_t)((64 - __builtin_clzll(v | 1)) * 9 + 64) / 64;
 }
 
-static size_t put_varint(uint8_t *p, uint64_t v)
+static inline size_t put_varint(uint8_t *p, uint64_t v)
 {
     size_t n = 0;
 
@@ -428,23 +433,23 @@ static size_t put_varint(uint8_t *p, uint64_t v)
     return n;
 }
 
-static size_t put_key(uint8_t *p, uint32_t num, unsigned wt)
+static inline size_t put_key(uint8_t *p, uint32_t num, unsigned wt)
 {
     return put_varint(p, (uint64_t)num << 3 | wt);
 }
 
-static size_t key_len(uint32_t num)
+static inline size_t key_len(uint32_t num)
 {
     return varint_len((uint64_t)num << 3);
 }
 
 /* proto3 leaves a scalar at its zero value out. */
-static size_t int32_field_len(uint32_t num, int32_t v)
+static inline size_t int32_field_len(uint32_t num, int32_t v)
 {
     return v == 0 ? 0 : key_len(num) + varint_len(int32_to_varint(v));
 }
 
-static size_t put_int32_field(uint8_t *p, uint32_t num, int32_t v)
+static inline size_t put_int32_field(uint8_t *p, uint32_t num, int32_t v)
 {
     size_t n;
 
@@ -454,12 +459,7 @@ static size_t put_int32_field(uint8_t *p, uint32_t num, int32_t v)
     return n + put_varint(p + n, int32_to_varint(v));
 }
 
-static size_t uint32_field_len(uint32_t num, uint32_t v)
-{
-    return v == 0 ? 0 : key_len(num) + varint_len(v);
-}
-
-static size_t put_uint32_field(uint8_t *p, uint32_t num, uint32_t v)
+static inline size_t put_uint32_field(uint8_t *p, uint32_t num, uint32_t v)
 {
     size_t n;
 
@@ -469,12 +469,7 @@ static size_t put_uint32_field(uint8_t *p, uint32_t num, uint32_t v)
     return n + put_varint(p + n, v);
 }
 
-static size_t bool_field_len(uint32_t num, bool v)
-{
-    return v ? key_len(num) + 1 : 0;
-}
-
-static size_t put_bool_field(uint8_t *p, uint32_t num, bool v)
+static inline size_t put_bool_field(uint8_t *p, uint32_t num, bool v)
 {
     size_t n;
 
@@ -485,48 +480,41 @@ static size_t put_bool_field(uint8_t *p, uint32_t num, bool v)
     return n + 1;
 }
 
-/* A submessage field of a body of len bytes: its size, and its key and
- * length (the caller writes the body after them). */
-static size_t sub_field_len(uint32_t num, size_t len)
+/* The size of a submessage field of a body of len bytes. */
+static inline size_t sub_field_len(uint32_t num, size_t len)
 {
     return key_len(num) + varint_len(len) + len;
 }
 
-static size_t put_sub_header(uint8_t *p, uint32_t num, size_t len)
-{
-    size_t n = put_key(p, num, WT_LEN);
-
-    return n + put_varint(p + n, len);
-}
-
-static size_t host_len(const wire_host_t *h)
+static inline size_t host_len(const wire_host_t *h)
 {
     return int32_field_len(1, h->ip) + int32_field_len(2, h->port);
 }
 
-static size_t put_host(uint8_t *p, uint32_t num, const wire_host_t *h, size_t len)
+/* A HostInfo field; its length byte is written after the body (see
+ * HOST_BODY_MAX), so that the body's size is not computed twice. */
+static inline size_t put_host(uint8_t *p, uint32_t num, const wire_host_t *h)
 {
-    size_t n = put_sub_header(p, num, len);
+    size_t n = put_key(p, num, WT_LEN) + 1, start = n;
 
     n += put_int32_field(p + n, 1, h->ip);
-    return n + put_int32_field(p + n, 2, h->port);
+    n += put_int32_field(p + n, 2, h->port);
+    p[start - 1] = (uint8_t)(n - start);
+    return n;
 }
 
-static size_t call_result_len(const wire_call_result_t *r)
+/* A HostCallResult field, the same way (CALL_RESULT_BODY_MAX). */
+static inline size_t put_call_result(uint8_t *p, uint32_t num, const wire_call_result_t *r)
 {
-    return int32_field_len(1, r->ip) + int32_field_len(2, r->port) + uint32_field_len(3, r->succ) +
-           uint32_field_len(4, r->err) + bool_field_len(5, r->overload);
-}
-
-static size_t put_call_result(uint8_t *p, uint32_t num, const wire_call_result_t *r, size_t len)
-{
-    size_t n = put_sub_header(p, num, len);
+    size_t n = put_key(p, num, WT_LEN) + 1, start = n;
 
     n += put_int32_field(p + n, 1, r->ip);
     n += put_int32_field(p + n, 2, r->port);
     n += put_uint32_field(p + n, 3, r->succ);
     n += put_uint32_field(p + n, 4, r->err);
-    return n + put_bool_field(p + n, 5, r->overload);
+    n += put_bool_field(p + n, 5, r->overload);
+    p[start - 1] = (uint8_t)(n - start);
+    return n;
 }
 
 size_t wire_encode_get_route_req(uint8_t out[WIRE_SMALL_MAX], const wire_get_route_req_t *m)
@@ -552,7 +540,7 @@ size_t wire_encode_get_host_resp(uint8_t out[WIRE_SMALL_MAX], const wire_get_hos
     n += put_int32_field(out + n, 3, m->cmdid);
     n += put_int32_field(out + n, 4, m->retcode);
     if (m->has_host)
-        n += put_host(out + n, 5, &m->host, host_len(&m->host));
+        n += put_host(out + n, 5, &m->host);
     return n;
 }
 
@@ -562,7 +550,7 @@ size_t wire_encode_report_req(uint8_t out[WIRE_SMALL_MAX], const wire_report_req
 
     n += put_int32_field(out + n, 2, m->cmdid);
     if (m->has_host)
-        n += put_host(out + n, 3, &m->host, host_len(&m->host));
+        n += put_host(out + n, 3, &m->host);
     n += put_int32_field(out + n, 4, m->retcode);
     return n + put_uint32_field(out + n, 5, m->timecost_ms);
 }
@@ -588,11 +576,9 @@ size_t wire_encode_get_route_resp(uint8_t *out, size_t cap, int32_t modid, int32
     len = put_int32_field(out, 1, modid);
     len += put_int32_field(out + len, 2, cmdid);
     for (i = 0; i < n; i++) {
-        size_t hl = host_len(&hosts[i]);
-
-        if (sub_field_len(3, hl) > cap - len)
+        if (sub_field_len(3, host_len(&hosts[i])) > cap - len)
             break;
-        len += put_host(out + len, 3, &hosts[i], hl);
+        len += put_host(out + len, 3, &hosts[i]);
     }
     *ret_written = i;
     return len;
@@ -611,6 +597,6 @@ size_t wire_encode_report_status(uint8_t *out, int32_t modid, int32_t cmdid, int
     len += put_int32_field(out + len, 2, cmdid);
     len += put_int32_field(out + len, 3, caller);
     for (size_t i = 0; i < n; i++)
-        len += put_call_result(out + len, 4, &results[i], call_result_len(&results[i]));
+        len += put_call_result(out + len, 4, &results[i]);
     return len + put_uint32_field(out + len, 5, ts);
 }
