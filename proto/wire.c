@@ -348,20 +348,26 @@ int wire_decode_get_route_resp(const uint8_t *p, size_t n, wire_get_route_resp_t
     return 0;
 }
 
-/* The body was checked whole by the decoder: no error can come up here. */
+/* Moves *cur to the next occurrence of field `num` (a body checked whole
+ * by decode(), so no error can come up); false at the end. */
+static bool next_of(const uint8_t **cur, const uint8_t *end, uint32_t num, field_t *ret)
+{
+    while (next_field(cur, end, ret) > 0)
+        if (ret->num == num)
+            return true;
+    *cur = end;
+    return false;
+}
+
 bool wire_get_route_resp_next(wire_get_route_resp_t *m, wire_host_t *ret)
 {
     field_t f;
 
-    while (next_field(&m->cur, m->end, &f) > 0) {
-        if (f.num == 3) {
-            *ret = (wire_host_t){0};
-            (void)get_host(&f, ret);
-            return true;
-        }
-    }
-    m->cur = m->end;
-    return false;
+    if (!next_of(&m->cur, m->end, 3, &f))
+        return false;
+    *ret = (wire_host_t){0};
+    (void)get_host(&f, ret);
+    return true;
 }
 
 static int report_status_field(const field_t *f, void *m)
@@ -402,15 +408,11 @@ bool wire_report_status_next(wire_report_status_t *m, wire_call_result_t *ret)
 {
     field_t f;
 
-    while (next_field(&m->cur, m->end, &f) > 0) {
-        if (f.num == 4) {
-            *ret = (wire_call_result_t){0};
-            (void)get_call_result(&f, ret);
-            return true;
-        }
-    }
-    m->cur = m->end;
-    return false;
+    if (!next_of(&m->cur, m->end, 4, &f))
+        return false;
+    *ret = (wire_call_result_t){0};
+    (void)get_call_result(&f, ret);
+    return true;
 }
 
 /* ------------------------------------------------------------ encoding -- */
