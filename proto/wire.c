@@ -128,6 +128,7 @@ static int next_field(const uint8_t **p, const uint8_t *end, field_t *f)
  * as a switch here.
  */
 typedef enum field_kind {
+    K_UNKNOWN,  /* not a field of the message (index 0, gaps): skipped */
     K_INT32,    /* int32 (the negative-varint rule) */
     K_UINT32,   /* uint32 */
     K_BOOL,     /* bool */
@@ -137,8 +138,8 @@ typedef enum field_kind {
 
 typedef struct msg_desc msg_desc_t;
 
+/* Indexed by field number. */
 typedef struct field_desc {
-    uint32_t num;
     field_kind_t kind;
     uint16_t off, aux;
     const msg_desc_t *sub; /* K_MSG, K_REPEATED */
@@ -153,15 +154,20 @@ struct msg_desc {
 #define FIELDS(a)        (a), sizeof(a) / sizeof((a)[0])
 #define AT(type, member) (uint16_t) offsetof(type, member)
 
-static int decode(const uint8_t *p, size_t n, const msg_desc_t *d, void *m);
+static int decode_sub(const uint8_t *p, size_t n, const msg_desc_t *d, void *m);
 
-static int decode_field(const field_t *f, const field_desc_t *fd, uint8_t *m)
+/* Inlined into each decoder with its constant table, so the compiler turns
+ * the table walk back into the direct code a switch would be. */
+static inline __attribute__((always_inline)) int decode_field(const field_t *f,
+                                                              const field_desc_t *fd, uint8_t *m)
 {
     uint8_t scratch[sizeof(wire_call_result_t)];
 
     if (f->wt != (fd->kind >= K_MSG ? WT_LEN : WT_VARINT))
         return -EBADMSG;
     switch (fd->kind) {
+    case K_UNKNOWN:
+        return 0;
     case K_INT32:
         *(int32_t *)(m + fd->off) = int32_from_varint(f->v);
         return 0;
@@ -173,37 +179,40 @@ static int decode_field(const field_t *f, const field_desc_t *fd, uint8_t *m)
         return 0;
     case K_MSG:
         *(bool *)(m + fd->aux) = true;
-        return decode(f->data, (size_t)f->v, fd->sub, m + fd->off);
+        return decode_sub(f->data, (size_t)f->v, fd->sub, m + fd->off);
     case K_REPEATED:
         (*(size_t *)(m + fd->aux))++;
         memset(scratch, 0, sizeof(scratch));
-        return decode(f->data, (size_t)f->v, fd->sub, scratch);
+        return decode_sub(f->data, (size_t)f->v, fd->sub, scratch);
     }
     return -EBADMSG;
 }
 
 /* Every field of [p, p + n) into m by the table d. */
-static int decode(const uint8_t *p, size_t n, const msg_desc_t *d, void *m)
+static inline __attribute__((always_inline)) int decode(const uint8_t *p, size_t n,
+                                                        const msg_desc_t *d, void *m)
 {
     const uint8_t *end = p + n;
     field_t f;
     int r;
 
-    while ((r = next_field(&p, end, &f)) > 0) {
-        for (size_t i = 0; i < d->nfields; i++) {
-            if (d->fields[i].num != f.num)
-                continue;
-            if (decode_field(&f, &d->fields[i], m) < 0)
-                return -EBADMSG;
-            break;
-        }
-    }
+    while ((r = next_field(&p, end, &f)) > 0)
+        if (f.num < d->nfields && d->fields[f.num].kind != K_UNKNOWN &&
+            decode_field(&f, &d->fields[f.num], m) < 0)
+            return -EBADMSG;
     return r;
+}
+
+/* decode() for embedded messages, out of line (it recurses). */
+static int decode_sub(const uint8_t *p, size_t n, const msg_desc_t *d, void *m)
+{
+    return decode(p, n, d, m);
 }
 
 /* A whole message into the scratch m (zeroed or preset by the caller),
  * copied to ret only when every field decoded: on -EBADMSG ret is untouched. */
-static inline int decode_msg(const uint8_t *p, size_t n, const msg_desc_t *d, void *m, void *ret)
+static inline __attribute__((always_inline)) int decode_msg(const uint8_t *p, size_t n,
+                                                            const msg_desc_t *d, void *m, void *ret)
 {
     if (decode(p, n, d, m) < 0)
         return -EBADMSG;
@@ -212,68 +221,68 @@ static inline int decode_msg(const uint8_t *p, size_t n, const msg_desc_t *d, vo
 }
 
 static const field_desc_t host_fields[] = {
-    {1, K_INT32, AT(wire_host_t, ip), 0, NULL},
-    {2, K_INT32, AT(wire_host_t, port), 0, NULL},
+    [1] = {K_INT32, AT(wire_host_t, ip), 0, NULL},
+    [2] = {K_INT32, AT(wire_host_t, port), 0, NULL},
 };
 static const msg_desc_t host_desc = {FIELDS(host_fields), sizeof(wire_host_t)};
 
 static const field_desc_t call_result_fields[] = {
-    {1, K_INT32, AT(wire_call_result_t, ip), 0, NULL},
-    {2, K_INT32, AT(wire_call_result_t, port), 0, NULL},
-    {3, K_UINT32, AT(wire_call_result_t, succ), 0, NULL},
-    {4, K_UINT32, AT(wire_call_result_t, err), 0, NULL},
-    {5, K_BOOL, AT(wire_call_result_t, overload), 0, NULL},
+    [1] = {K_INT32, AT(wire_call_result_t, ip), 0, NULL},
+    [2] = {K_INT32, AT(wire_call_result_t, port), 0, NULL},
+    [3] = {K_UINT32, AT(wire_call_result_t, succ), 0, NULL},
+    [4] = {K_UINT32, AT(wire_call_result_t, err), 0, NULL},
+    [5] = {K_BOOL, AT(wire_call_result_t, overload), 0, NULL},
 };
 static const msg_desc_t call_result_desc = {FIELDS(call_result_fields), sizeof(wire_call_result_t)};
 
 static const field_desc_t get_route_req_fields[] = {
-    {1, K_INT32, AT(wire_get_route_req_t, modid), 0, NULL},
-    {2, K_INT32, AT(wire_get_route_req_t, cmdid), 0, NULL},
+    [1] = {K_INT32, AT(wire_get_route_req_t, modid), 0, NULL},
+    [2] = {K_INT32, AT(wire_get_route_req_t, cmdid), 0, NULL},
 };
 static const msg_desc_t get_route_req_desc = {FIELDS(get_route_req_fields),
                                               sizeof(wire_get_route_req_t)};
 
 static const field_desc_t get_host_req_fields[] = {
-    {1, K_UINT32, AT(wire_get_host_req_t, seq), 0, NULL},
-    {2, K_INT32, AT(wire_get_host_req_t, modid), 0, NULL},
-    {3, K_INT32, AT(wire_get_host_req_t, cmdid), 0, NULL},
+    [1] = {K_UINT32, AT(wire_get_host_req_t, seq), 0, NULL},
+    [2] = {K_INT32, AT(wire_get_host_req_t, modid), 0, NULL},
+    [3] = {K_INT32, AT(wire_get_host_req_t, cmdid), 0, NULL},
 };
 static const msg_desc_t get_host_req_desc = {FIELDS(get_host_req_fields),
                                              sizeof(wire_get_host_req_t)};
 
 static const field_desc_t get_host_resp_fields[] = {
-    {1, K_UINT32, AT(wire_get_host_resp_t, seq), 0, NULL},
-    {2, K_INT32, AT(wire_get_host_resp_t, modid), 0, NULL},
-    {3, K_INT32, AT(wire_get_host_resp_t, cmdid), 0, NULL},
-    {4, K_INT32, AT(wire_get_host_resp_t, retcode), 0, NULL},
-    {5, K_MSG, AT(wire_get_host_resp_t, host), AT(wire_get_host_resp_t, has_host), &host_desc},
+    [1] = {K_UINT32, AT(wire_get_host_resp_t, seq), 0, NULL},
+    [2] = {K_INT32, AT(wire_get_host_resp_t, modid), 0, NULL},
+    [3] = {K_INT32, AT(wire_get_host_resp_t, cmdid), 0, NULL},
+    [4] = {K_INT32, AT(wire_get_host_resp_t, retcode), 0, NULL},
+    [5] = {K_MSG, AT(wire_get_host_resp_t, host), AT(wire_get_host_resp_t, has_host), &host_desc},
 };
 static const msg_desc_t get_host_resp_desc = {FIELDS(get_host_resp_fields),
                                               sizeof(wire_get_host_resp_t)};
 
 static const field_desc_t report_req_fields[] = {
-    {1, K_INT32, AT(wire_report_req_t, modid), 0, NULL},
-    {2, K_INT32, AT(wire_report_req_t, cmdid), 0, NULL},
-    {3, K_MSG, AT(wire_report_req_t, host), AT(wire_report_req_t, has_host), &host_desc},
-    {4, K_INT32, AT(wire_report_req_t, retcode), 0, NULL},
-    {5, K_UINT32, AT(wire_report_req_t, timecost_ms), 0, NULL},
+    [1] = {K_INT32, AT(wire_report_req_t, modid), 0, NULL},
+    [2] = {K_INT32, AT(wire_report_req_t, cmdid), 0, NULL},
+    [3] = {K_MSG, AT(wire_report_req_t, host), AT(wire_report_req_t, has_host), &host_desc},
+    [4] = {K_INT32, AT(wire_report_req_t, retcode), 0, NULL},
+    [5] = {K_UINT32, AT(wire_report_req_t, timecost_ms), 0, NULL},
 };
 static const msg_desc_t report_req_desc = {FIELDS(report_req_fields), sizeof(wire_report_req_t)};
 
 static const field_desc_t get_route_resp_fields[] = {
-    {1, K_INT32, AT(wire_get_route_resp_t, modid), 0, NULL},
-    {2, K_INT32, AT(wire_get_route_resp_t, cmdid), 0, NULL},
-    {3, K_REPEATED, 0, AT(wire_get_route_resp_t, nhosts), &host_desc},
+    [1] = {K_INT32, AT(wire_get_route_resp_t, modid), 0, NULL},
+    [2] = {K_INT32, AT(wire_get_route_resp_t, cmdid), 0, NULL},
+    [3] = {K_REPEATED, 0, AT(wire_get_route_resp_t, nhosts), &host_desc},
 };
 static const msg_desc_t get_route_resp_desc = {FIELDS(get_route_resp_fields),
                                                sizeof(wire_get_route_resp_t)};
 
 static const field_desc_t report_status_fields[] = {
-    {1, K_INT32, AT(wire_report_status_t, modid), 0, NULL},
-    {2, K_INT32, AT(wire_report_status_t, cmdid), 0, NULL},
-    {3, K_INT32, AT(wire_report_status_t, caller), 0, NULL},
-    {4, K_REPEATED, 0, AT(wire_report_status_t, nresults), &call_result_desc},
-    {5, K_UINT32, AT(wire_report_status_t, ts), 0, NULL},
+    [1] = {K_INT32, AT(wire_report_status_t, modid), 0, NULL},
+    [2] = {K_INT32, AT(wire_report_status_t, cmdid), 0, NULL},
+    [3] = {K_INT32, AT(wire_report_status_t, caller), 0, NULL},
+    [4] = {K_REPEATED, 0, AT(wire_report_status_t, nresults), &call_result_desc},
+    [5] = {K_UINT32, AT(wire_report_status_t, ts), 0, NULL},
 };
 static const msg_desc_t report_status_desc = {FIELDS(report_status_fields),
                                               sizeof(wire_report_status_t)};
