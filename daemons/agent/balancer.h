@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "libreactor/map.h"
+#include "proto/wire.h"
 
 /* The protocol's LarsRetCode values. */
 enum {
@@ -83,19 +84,12 @@ typedef struct lb_config {
         .report_interval_ms = 1000,                                                                \
     })
 
-typedef struct lb_host {
-    int32_t ip; /* IPv4 as the protocol carries it (host-order number as int32) */
-    int32_t port;
-} lb_host_t;
+/* A host as the protocol carries it (HostInfo: IPv4 number as int32). */
+typedef wire_host_t lb_host_t;
 
-/* One host's line of a ReportStatusRequest. */
-typedef struct lb_call_result {
-    int32_t ip;
-    int32_t port;
-    uint32_t succ; /* rsucc */
-    uint32_t err;  /* rerr */
-    bool overload;
-} lb_call_result_t;
+/* One host's line of a ReportStatusRequest (HostCallResult: succ and err
+ * are the host's rsucc and rerr). */
+typedef wire_call_result_t lb_call_result_t;
 
 typedef enum lb_event_kind {
     LB_EV_OVERLOAD,     /* idle -> overloaded */

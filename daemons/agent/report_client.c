@@ -16,14 +16,14 @@
 #include <time.h>
 
 #include "daemons/agent/agent.h"
-#include "daemons/agent/wire.h"
 #include "daemons/common/log.h"
 #include "libreactor/map.h"
+#include "proto/wire.h"
 
 #define REP_RETRY_MS 200
 #define REP_BODY_MAX RX_FRAME_MAX_DEFAULT
 /* Results per frame so that a body stays below REP_BODY_MAX. */
-#define REP_CHUNK ((REP_BODY_MAX - wire_report_status_size(0)) / 40)
+#define REP_CHUNK ((REP_BODY_MAX - wire_report_status_size(0)) / WIRE_CALL_RESULT_MAX)
 
 typedef struct rep_snapshot {
     agent_reporter_t *r;

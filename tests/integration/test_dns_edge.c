@@ -171,18 +171,18 @@ static size_t count_frames(const uint8_t *p, size_t n, size_t *ret_used)
 static bool ask_many(int fd, size_t n, void (*pair)(size_t i, int32_t *modid, int32_t *cmdid),
                      void (*between)(void *arg), void *arg)
 {
-    static uint8_t out[BATCH * 32], in[1 << 16];
+    static uint8_t out[BATCH * (8 + WIRE_SMALL_MAX)], in[1 << 16];
     size_t have = 0;
 
     for (size_t i = 0; i < n;) {
         size_t len = 0, k, got = 0;
         for (k = 0; k < BATCH && i < n; k++, i++) {
-            Lars__GetRouteRequest req = LARS__GET_ROUTE_REQUEST__INIT;
+            wire_get_route_req_t req;
             uint32_t blen;
             pair(i, &req.modid, &req.cmdid);
-            blen = (uint32_t)lars__get_route_request__pack(&req, out + len + 8);
+            blen = (uint32_t)wire_encode_get_route_req(out + len + 8, &req);
             for (int b = 0; b < 4; b++) {
-                out[len + b] = (uint8_t)((uint32_t)LARS__MESSAGE_ID__ID_GetRouteRequest >> (8 * b));
+                out[len + b] = (uint8_t)((uint32_t)WIRE_ID_GET_ROUTE_REQUEST >> (8 * b));
                 out[len + 4 + b] = (uint8_t)(blen >> (8 * b));
             }
             len += 8 + blen;
@@ -221,7 +221,7 @@ static bool closed_within(int fd, int timeout_ms)
 static void dns_closes_a_client_without_a_first_frame(void **state)
 {
     harness_t *h = start_dns("first_frame", "first_frame_timeout_ms = 1000;", 0);
-    static const uint8_t hdr[8] = {LARS__MESSAGE_ID__ID_GetRouteRequest, 0, 0, 0, 40, 0, 0, 0};
+    static const uint8_t hdr[8] = {WIRE_ID_GET_ROUTE_REQUEST, 0, 0, 0, 40, 0, 0, 0};
     uint64_t t0, closed_at = 0;
     int quiet, trickle, silent;
 
