@@ -325,6 +325,47 @@ static void dns_caps_subscriptions_per_connection(void **state)
     stop_dns(h);
 }
 
+/* (4) A client that asks and never reads: once its unsent replies would
+ * pass max_output_bytes it is closed and counted. 500,000 replies of about
+ * 14 bytes are 7 MB: more than the socket buffers (tcp_wmem allows 4 MiB,
+ * the client's receive buffer is tiny) plus 64 KiB, less than with the old
+ * 8 MiB bound. */
+static void dns_closes_a_client_that_does_not_read(void **state)
+{
+    harness_t *h = start_dns("slow_reader", "max_frame = 65527; max_output_bytes = 65536;", 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)harness_port(h, 0))};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 4096;
+    static uint8_t out[1000 * (8 + WIRE_SMALL_MAX)];
+    size_t len = 0;
+
+    wait_status(h, "DB up");
+    assert_true(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    for (int k = 0; k < 1000; k++) {
+        uint32_t blen = (uint32_t)wire_encode_get_route_req(
+            out + len + 8, &(wire_get_route_req_t){.modid = 4401, .cmdid = 1});
+        for (int b = 0; b < 4; b++) {
+            out[len + b] = (uint8_t)((uint32_t)WIRE_ID_GET_ROUTE_REQUEST >> (8 * b));
+            out[len + 4 + b] = (uint8_t)(blen >> (8 * b));
+        }
+        len += 8 + blen;
+    }
+    for (int i = 0; i < 500; i++)
+        if (dns_client_write_all(fd, out, len) < 0)
+            break; /* closed already */
+    wait_status(h, "slow readers closed 1,");
+    assert_true(dns_client_wait_closed(fd, WAIT_MS));
+    close(fd);
+    /* Others are served as before. */
+    fd = connect_from(h, "127.0.0.1");
+    ask(fd, 4401, 2, 0);
+    close(fd);
+    stop_dns(h);
+}
+
 static void colliding_pair(size_t i, int32_t *modid, int32_t *cmdid)
 {
     uint64_t k = colliding_key(i);
@@ -390,6 +431,7 @@ int main(void)
         cmocka_unit_test(dns_closes_a_client_without_a_first_frame),
         cmocka_unit_test(dns_caps_connections_per_source),
         cmocka_unit_test(dns_caps_subscriptions_per_connection),
+        cmocka_unit_test(dns_closes_a_client_that_does_not_read),
         cmocka_unit_test(dns_survives_colliding_subscriptions),
     };
 
