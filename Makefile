@@ -68,7 +68,7 @@ include libreactor/module.mk
 include daemons/common/module.mk
 include api/module.mk
 include $(filter-out daemons/common/module.mk,$(wildcard daemons/*/module.mk))
-include $(wildcard tools/*/module.mk bench/module.mk units/module.mk)
+include $(wildcard tools/*/module.mk bench/module.mk units/module.mk sql/module.mk)
 include $(wildcard packaging/module.mk)
 include $(wildcard fuzz/module.mk)
 include $(wildcard demo/module.mk)

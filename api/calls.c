@@ -1,6 +1,7 @@
 /*
  * liblars calls: get_host, get_route, reg_init and report, i.e. encoding the
- * requests (SPEC §2 messages 4, 6, 7) and recognising their answers (5, 8).
+ * requests (messages 4, 6, 7 of docs/protocol.md, Messages) and recognising
+ * their answers (5, 8).
  */
 #include <string.h>
 #include <time.h>

@@ -1,5 +1,5 @@
 /*
- * The Lars wire protocol (SPEC §2): the message ids of the frame header and
+ * The Lars wire protocol (docs/protocol.md): the message ids of the frame header and
  * the protobuf (proto3) bodies of every message, encoded and decoded by hand
  * with proto/lars.proto's field numbers. Depends on libc only; the daemons,
  * liblars, the tools and the benchmarks all use it.

@@ -1,5 +1,6 @@
 /*
- * The agent's load balancer for one (modid, cmdid) pair (SPEC §6, §12).
+ * The agent's load balancer for one (modid, cmdid) pair, as
+ * docs/balancing.md describes it.
  *
  * A pure state machine: no I/O, no threads, no global state, no clock reads.
  * Every operation that needs the time takes `now`, a monotonic time in
@@ -167,8 +168,8 @@ bool lb_is_pulling(const lb_balancer_t *b);
 size_t lb_host_count(const lb_balancer_t *b);
 size_t lb_overload_count(const lb_balancer_t *b);
 
-/* Chooses one host (SPEC §6 get_host steps 2-6). Returns LB_RET_SUCC with
- * *ret_host set, LB_RET_OVERLOAD or LB_RET_NOEXIST. *ret_pull is set when the
+/* Chooses one host (docs/balancing.md, get_host, steps 2-6). Returns
+ * LB_RET_SUCC with *ret_host set, LB_RET_OVERLOAD or LB_RET_NOEXIST. *ret_pull is set when the
  * caller must request the route now; the balancer is then PULLING and does
  * not ask again until lb_update_route() or lb_on_dns_reconnect().
  * Allocates nothing. */

@@ -4,7 +4,8 @@
  * caller = this host and ts = the unix time at sending.
  *
  * While lars-reporter is unreachable (or the output queue is full) the
- * newest snapshot of each pair waits in `pending` (SPEC §6); on reconnect
+ * newest snapshot of each pair waits in `pending` (docs/balancing.md,
+ * Statistics to lars-reporter); on reconnect
  * they go out in arrival order. Once something is pending, new snapshots
  * queue behind it, so an older snapshot never overtakes a newer one.
  * A snapshot bigger than one frame of the reporter's default limit is split

@@ -91,7 +91,8 @@ static void on_report(const rx_msg_t *msg, void *arg)
                     msg->len, rx_addr_format(msg->from.addr, peer, sizeof(peer)));
         return;
     }
-    /* SPEC 12: a report without ts is stamped with the receive time. */
+    /* A report without ts is stamped with the receive time (docs/database.md,
+     * ServerCallStatus). */
     uint32_t ts = rep.ts ? rep.ts : (uint32_t)time(NULL);
     rp_writer_t *w = rp->writers[rp_ring_lookup(rp->ring, rep.modid, rep.cmdid)];
 
@@ -359,7 +360,8 @@ size_t rp_reporter_stop(rp_reporter_t *rp, uint64_t flush_timeout_ms)
 
     if (!rp->started)
         return 0;
-    /* SPEC 12: what reached our sockets is decoded before we close them. */
+    /* What reached our sockets is decoded before we close them
+     * (docs/operations.md, Stopping). */
     rx_tcp_server_drain(rp->server);
     rx_pool_stop(rp->pool);
     reporter_log_truncated(rp);

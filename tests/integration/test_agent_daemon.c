@@ -574,8 +574,8 @@ static void tool_bench_prints_calls_per_thread_and_total(void **state)
     assert_non_null(strstr(out, "get_host latency: p50 "));
 }
 
-/* SPEC §12: a route too large for one datagram is answered with the hosts
- * that fit; the truncation is counted and logged once per pair. */
+/* docs/protocol.md, Body limits: a route too large for one datagram is
+ * answered with the hosts that fit; the truncation is counted and logged once per pair. */
 static void agent_truncates_oversized_route_replies_and_logs_once(void **state)
 {
     enum { HOSTS = 8000 };

@@ -189,7 +189,7 @@ static void wire_empty_bodies_are_messages_of_zeros(void **state)
     assert_false(ghs.has_host);
     assert_int_equal(wire_decode_report_req((const uint8_t *)"", 0, &rq), 0);
     assert_false(rq.has_host);
-    /* and encode to nothing (SPEC §2: msglen 0 is a valid frame) */
+    /* and encode to nothing (docs/protocol.md, Frames: msglen 0 is a valid frame) */
     assert_int_equal(wire_encode_get_route_req(buf, &(wire_get_route_req_t){0, 0}), 0);
     assert_int_equal(wire_get_route_resp_size(0, 0, NULL, 0), 0);
 }
