@@ -26,5 +26,7 @@ void rx_stats_read(const rx_stats_t *s, rx_stats_snapshot_t *ret)
         .dgrams_out = LOAD(dgrams_out),
         .dgrams_send_failed = LOAD(dgrams_send_failed),
         .frames_truncated = LOAD(frames_truncated),
+        .conns_first_frame_closed = LOAD(conns_first_frame_closed),
+        .conns_source_refused = LOAD(conns_source_refused),
     };
 }

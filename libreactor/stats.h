@@ -24,7 +24,9 @@ typedef struct rx_stats {
     _Atomic uint64_t dgrams_in;
     _Atomic uint64_t dgrams_out;
     _Atomic uint64_t dgrams_send_failed;
-    _Atomic uint64_t frames_truncated; /* partial frame left at a drain's close */
+    _Atomic uint64_t frames_truncated;         /* partial frame left at a drain's close */
+    _Atomic uint64_t conns_first_frame_closed; /* no valid frame within first_frame_timeout */
+    _Atomic uint64_t conns_source_refused;     /* over max_conns_per_source: accepted and closed */
 } rx_stats_t;
 
 typedef struct rx_stats_snapshot {
@@ -33,6 +35,7 @@ typedef struct rx_stats_snapshot {
     uint64_t sends_refused, connects, connect_failures;
     uint64_t dgrams_in, dgrams_out, dgrams_send_failed;
     uint64_t frames_truncated;
+    uint64_t conns_first_frame_closed, conns_source_refused;
 } rx_stats_snapshot_t;
 
 void rx_stats_read(const rx_stats_t *s, rx_stats_snapshot_t *ret);

@@ -194,10 +194,12 @@ static void stream_dispatch(rx_stream_t *s)
             .loop = s->loop,
             .from = s->from,
         };
-        if (rx_router_dispatch(cfg->router, &msg) == -ENOENT)
+        if (rx_router_dispatch(cfg->router, &msg) == -ENOENT) {
             rx_stat_inc(&cfg->stats->frames_unknown);
-        else
+        } else {
             rx_stat_inc(&cfg->stats->frames_in);
+            s->frames_in++;
+        }
         /* Even when the handler closed the stream: held, it keeps its input. */
         rx_buf_consume(&s->in, (size_t)n);
     }

@@ -53,10 +53,12 @@ typedef struct rx_stream_config {
 } rx_stream_config_t;
 
 /* Embedded in its owner. The owner sets `from` (stamped on every message
- * it dispatches) and may read last_read_ms; the rest is the stream's. */
+ * it dispatches) and may read last_read_ms and frames_in; the rest is the
+ * stream's. */
 struct rx_stream {
     rx_peer_t from;
     uint64_t last_read_ms; /* rx_loop_now of the last read that got bytes */
+    uint64_t frames_in;    /* complete frames dispatched to a handler */
     const rx_stream_config_t *cfg;
     void *arg; /* for cfg's callbacks */
     rx_loop_t *loop;

@@ -37,6 +37,22 @@ typedef struct rx_tcp_server_config {
      * over it is counted in frames_bad and closes its connection. */
     uint32_t max_frame;
     uint32_t idle_timeout_ms; /* 0: never close idle connections */
+    /* A connection that has not had one complete frame dispatched to a
+     * handler (a known msgid, within max_frame) this long after it was
+     * accepted is closed and counted in conns_first_frame_closed; 0: off. */
+    uint32_t first_frame_timeout_ms;
+    /* Open connections per source address (the host part; an IPv4-mapped
+     * peer counts as its IPv4 address); above it a connection is accepted
+     * and closed at once, counted in conns_source_refused. 0: no limit. */
+    unsigned max_conns_per_source;
+    /* TCP keepalive on every accepted connection: first probe after
+     * keepalive_idle_s idle seconds, then every keepalive_interval_s, the
+     * connection dropped after keepalive_count unanswered probes.
+     * keepalive_idle_s 0: the socket's own settings stay (with systemd's
+     * KeepAlive= on an activated socket, the accepted ones inherit it). */
+    uint32_t keepalive_idle_s;
+    uint32_t keepalive_interval_s;
+    uint32_t keepalive_count;
     /* Per-connection unsent bytes (header included: a reply of n body bytes
      * needs n + RX_FRAME_HDR); 0 or above RX_BUF_MAX: RX_BUF_MAX. */
     size_t max_output;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "libreactor/internal.h"
+#include "libreactor/map.h"
 #include "libreactor/stream.h"
 /* How long accepting pauses when the process is out of fds and cannot shed. */
 #define ACCEPT_PAUSE_MS 100
@@ -35,6 +36,15 @@
 #define DRAIN_READ_MAX ((size_t)64 << 20)
 
 typedef struct conn_shard conn_shard_t;
+
+/* Open connections of one source address (max_conns_per_source). The key
+ * is the IPv6 form of the host: an IPv4 peer as its IPv4-mapped address, so
+ * that the same host counts once on IPv4 and dual-stack listeners. */
+typedef struct conn_source {
+    rx_map_node_t node;
+    uint8_t key[16];
+    unsigned count;
+} conn_source_t;
 
 /* Moves only forward, once: RUNNING to DRAINING or CLOSING. */
 typedef enum server_state {
@@ -51,7 +61,9 @@ struct rx_conn {
     rx_addr_t peer;
     void *data;
     rx_timer_t *idle_timer;
-    bool opened; /* on_open ran, so on_close will */
+    rx_timer_t *first_frame_timer; /* until the first frame or its deadline */
+    conn_source_t *source;         /* counted in srv->sources, or NULL */
+    bool opened;                   /* on_open ran, so on_close will */
 };
 
 /* Open addressing (linear probing, backward-shift delete) keyed by id, so
@@ -106,6 +118,15 @@ struct rx_tcp_server {
     pthread_cond_t cond;
     rx_stream_config_t stream_cfg; /* of every connection */
     rx_stats_t stats;
+    /* Taken by the accept loop and by the shards when a connection goes:
+     * both are rare next to the traffic, so one lock does. */
+    pthread_mutex_t sources_lock;
+    rx_map_t sources; /* conn_source_t by key; guarded by sources_lock */
+};
+
+static const rx_map_type_t source_map_type = {
+    .key_len = sizeof(((conn_source_t *)0)->key),
+    .key_offset = RX_MAP_KEY_OFFSET(conn_source_t, key, node),
 };
 
 static void conn_close(rx_conn_t *conn);
@@ -245,6 +266,69 @@ static void table_remove(conn_table_t *t, uint64_t id)
     }
 }
 
+/* ------------------------------------------------------------- sources -- */
+
+static void source_key(const rx_addr_t *a, uint8_t key[16])
+{
+    uint32_t ip4;
+
+    memset(key, 0, 16);
+    if (rx_addr_ipv4(a, &ip4) == 0) {
+        key[10] = key[11] = 0xff;
+        key[12] = (uint8_t)(ip4 >> 24);
+        key[13] = (uint8_t)(ip4 >> 16);
+        key[14] = (uint8_t)(ip4 >> 8);
+        key[15] = (uint8_t)ip4;
+    } else if (a->ss.ss_family == AF_INET6) {
+        memcpy(key, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 16);
+    }
+}
+
+/* Accept loop: counts the connection against its source; -EUSERS over the
+ * cap, -ENOMEM (the connection is then refused too: a server short of
+ * memory for 40 bytes is no place for it). */
+static int source_take(rx_tcp_server_t *srv, const rx_addr_t *peer, conn_source_t **ret)
+{
+    uint8_t key[16];
+    conn_source_t *src;
+    rx_map_node_t *node;
+    int err = 0;
+
+    source_key(peer, key);
+    pthread_mutex_lock(&srv->sources_lock);
+    node = rx_map_find(&srv->sources, key);
+    src = node ? rx_map_entry(node, conn_source_t, node) : NULL;
+    if (src && src->count >= srv->cfg.max_conns_per_source) {
+        err = -EUSERS;
+    } else if (!src) {
+        src = calloc(1, sizeof(*src));
+        if (src)
+            memcpy(src->key, key, sizeof(key));
+        if (!src || rx_map_insert(&srv->sources, &src->node, src->key) < 0) {
+            free(src);
+            err = -ENOMEM;
+        }
+    }
+    if (err == 0)
+        src->count++;
+    pthread_mutex_unlock(&srv->sources_lock);
+    *ret = err == 0 ? src : NULL;
+    return err;
+}
+
+/* Any loop: the connection is gone. */
+static void source_put(rx_tcp_server_t *srv, conn_source_t *src)
+{
+    if (!src)
+        return;
+    pthread_mutex_lock(&srv->sources_lock);
+    if (--src->count == 0) {
+        rx_map_remove(&srv->sources, &src->node);
+        free(src);
+    }
+    pthread_mutex_unlock(&srv->sources_lock);
+}
+
 /* ---------------------------------------------------------- connection -- */
 
 /* The stream closed: the connection leaves the shard. */
@@ -258,6 +342,11 @@ static void conn_on_stream_close(rx_stream_t *s, void *arg)
     }
     rx_timer_free(conn->idle_timer);
     conn->idle_timer = NULL;
+    rx_timer_free(conn->first_frame_timer);
+    conn->first_frame_timer = NULL;
+    /* The source's slot is free once the fd is. */
+    source_put(conn->srv, conn->source);
+    conn->source = NULL;
 }
 
 /* No handler of the closed connection is left on the stack. */
@@ -296,6 +385,20 @@ static void conn_on_idle(rx_loop_t *loop, rx_timer_t *timer, void *arg)
     conn_close(conn);
 }
 
+/* Fires once, first_frame_timeout after the connection was handed over. A
+ * client that trickles bytes keeps an idle timer happy but not this one. */
+static void conn_on_first_frame(rx_loop_t *loop, rx_timer_t *timer, void *arg)
+{
+    rx_conn_t *conn = arg;
+
+    rx_timer_free(timer);
+    conn->first_frame_timer = NULL;
+    if (conn->stream.frames_in > 0)
+        return;
+    rx_stat_inc(&conn->srv->stats.conns_first_frame_closed);
+    conn_close(conn);
+}
+
 /* On the connection's loop: registers it and runs on_open. */
 static void conn_attach(rx_conn_t *conn)
 {
@@ -307,6 +410,12 @@ static void conn_attach(rx_conn_t *conn)
     if (srv->cfg.idle_timeout_ms) {
         conn->idle_timer = rx_timer_add(loop, srv->cfg.idle_timeout_ms, 0, conn_on_idle, conn);
         if (!conn->idle_timer)
+            goto out_table_remove;
+    }
+    if (srv->cfg.first_frame_timeout_ms) {
+        conn->first_frame_timer =
+            rx_timer_add(loop, srv->cfg.first_frame_timeout_ms, 0, conn_on_first_frame, conn);
+        if (!conn->first_frame_timer)
             goto out_table_remove;
     }
     if (rx_stream_watch(&conn->stream) < 0)
@@ -337,8 +446,24 @@ static void conn_attach_task(rx_loop_t *loop, void *arg)
 
 /* -------------------------------------------------------------- accept -- */
 
+/* Best effort: a connection without keepalive still works. */
+static void server_set_keepalive(const rx_tcp_server_t *srv, int fd)
+{
+    int one = 1, idle = (int)srv->cfg.keepalive_idle_s;
+    int intvl = (int)(srv->cfg.keepalive_interval_s ? srv->cfg.keepalive_interval_s : 10);
+    int cnt = (int)(srv->cfg.keepalive_count ? srv->cfg.keepalive_count : 6);
+
+    if (!idle)
+        return;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 static void server_accept_one(rx_tcp_server_t *srv, int fd, const rx_addr_t *peer)
 {
+    conn_source_t *source = NULL;
     conn_shard_t *shard;
     rx_conn_t *conn;
     int one = 1;
@@ -346,15 +471,24 @@ static void server_accept_one(rx_tcp_server_t *srv, int fd, const rx_addr_t *pee
     if (server_closing(srv) ||
         (srv->cfg.max_conns && atomic_load(&srv->nconns) >= srv->cfg.max_conns))
         goto out_refuse;
+    if (srv->cfg.max_conns_per_source && source_take(srv, peer, &source) < 0) {
+        rx_stat_inc(&srv->stats.conns_source_refused);
+        close(fd);
+        return;
+    }
     conn = calloc(1, sizeof(*conn));
-    if (!conn)
+    if (!conn) {
+        source_put(srv, source);
         goto out_refuse;
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    server_set_keepalive(srv, fd);
     shard = &srv->shards[srv->next_shard++ % srv->nshards];
     conn->srv = srv;
     conn->shard = shard;
     conn->id = atomic_fetch_add(&srv->next_id, 1) + 1;
     conn->peer = *peer;
+    conn->source = source;
     rx_stream_init(&conn->stream, shard->loop, &srv->stream_cfg, conn);
     conn->stream.from = (rx_peer_t){.type = RX_PEER_CONN, .conn = conn, .addr = &conn->peer};
     rx_stream_attach(&conn->stream, fd);
@@ -792,6 +926,8 @@ rx_tcp_server_t *rx_tcp_server_new(const rx_tcp_server_config_t *cfg, int *ret_e
     srv->listen_fd = cfg->listen_fd; /* ours, also on failure */
     srv->reserve_fd = -1;
     pthread_mutex_init(&srv->lock, NULL);
+    pthread_mutex_init(&srv->sources_lock, NULL);
+    rx_map_init(&srv->sources, &source_map_type);
     pthread_cond_init(&srv->cond, NULL);
     err = server_init_shards(srv);
     if (err < 0)
@@ -855,6 +991,9 @@ void rx_tcp_server_free(rx_tcp_server_t *srv)
         pthread_mutex_destroy(&shard->lock);
     }
     free(srv->shards);
+    /* Every connection is gone, and took its source's count with it. */
+    rx_map_free(&srv->sources);
+    pthread_mutex_destroy(&srv->sources_lock);
     pthread_cond_destroy(&srv->cond);
     pthread_mutex_destroy(&srv->lock);
     free(srv);

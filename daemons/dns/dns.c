@@ -25,6 +25,12 @@
 #include "daemons/dns/internal.h"
 #include "proto/wire.h"
 
+/* TCP keepalive of accepted connections, as lars-dns.socket sets it on
+ * activated ones: a vanished agent is noticed within 2 minutes. */
+#define DNS_KEEPALIVE_IDLE_S     60
+#define DNS_KEEPALIVE_INTERVAL_S 10
+#define DNS_KEEPALIVE_COUNT      6
+
 typedef struct dns_swap {
     dns_t *dns;
     route_table_t *old;
@@ -110,6 +116,25 @@ static void worker_update_counts(dns_worker_t *w)
     atomic_store_explicit(&w->npairs, dns_subs_npairs(w->subs), memory_order_relaxed);
 }
 
+/* A connection at max_subs_per_conn still gets its answers, only no pushes
+ * for the pairs beyond: closing it instead would send a real agent with that
+ * many pairs into a loop of reconnecting and asking again, while a request
+ * that subscribes nothing keeps no memory, which is what the cap protects. */
+static void subs_capped(dns_t *d, dns_conn_t *c, const rx_msg_t *msg)
+{
+    char peer[RX_ADDR_STRLEN];
+
+    atomic_fetch_add_explicit(&d->c.subs_refused, 1, memory_order_relaxed);
+    if (c->subs_capped)
+        return;
+    c->subs_capped = true;
+    atomic_fetch_add_explicit(&d->c.conns_subs_capped, 1, memory_order_relaxed);
+    lars_log_rl(LOG_WARNING,
+                "%s holds max_subs_per_conn %zu subscriptions; its further pairs are answered "
+                "but not pushed",
+                rx_addr_format(msg->from.addr, peer, sizeof(peer)), d->max_subs_per_conn);
+}
+
 static void on_get_route(const rx_msg_t *msg, void *arg)
 {
     dns_t *d = arg;
@@ -133,7 +158,9 @@ static void on_get_route(const rx_msg_t *msg, void *arg)
     reply_route(d, conn, atomic_load_explicit(&d->current, memory_order_acquire), req.modid,
                 req.cmdid);
     r = dns_subs_add(w->subs, &c->sub, req.modid, req.cmdid);
-    if (r < 0)
+    if (r == -ENOSPC)
+        subs_capped(d, c, msg);
+    else if (r < 0)
         lars_log_rl(LOG_ERR, "cannot subscribe to %d/%d: out of memory", req.modid, req.cmdid);
     else if (r > 0)
         worker_update_counts(w);
@@ -150,6 +177,7 @@ static void on_open(rx_conn_t *conn, void *arg)
     }
     c->conn = conn;
     c->sub.owner = c;
+    c->sub.limit = ((dns_t *)arg)->max_subs_per_conn;
     rx_conn_set_data(conn, c);
 }
 
@@ -358,6 +386,14 @@ static int server_new(dns_t *d)
         .max_conns = d->max_conns,
         /* Requests are tiny: the original limit applies to what we read. */
         .max_frame = RX_FRAME_MAX_DEFAULT,
+        .first_frame_timeout_ms = d->first_frame_timeout_ms,
+        .max_conns_per_source = d->max_conns_per_source,
+        /* A subscriber whose unsent pushes would pass this is closed; an
+         * agent that reads reconnects and pulls again, losing nothing. */
+        .max_output = d->max_output,
+        .keepalive_idle_s = DNS_KEEPALIVE_IDLE_S,
+        .keepalive_interval_s = DNS_KEEPALIVE_INTERVAL_S,
+        .keepalive_count = DNS_KEEPALIVE_COUNT,
         .on_open = on_open,
         .on_close = on_close,
         .arg = d,
@@ -537,22 +573,25 @@ void dns_status(dns_t *d, char *buf, size_t size)
         snprintf(err, sizeof(err), " (%.150s)", d->db_error);
         pthread_mutex_unlock(&d->err_lock);
     }
-    snprintf(buf, size,
-             "%" PRIu64 " routes in %" PRIu64 " pairs, version %" PRIu64 ", %u conns, %" PRIu64
-             " subscriptions; DB %s%s%s; last reload %" PRIu64 " ms; requests %" PRIu64
-             ", pushes %" PRIu64 ", truncated %" PRIu64 ", refused %" PRIu64 ", bad frames %" PRIu64
-             ", bad bodies %" PRIu64 ", unknown msgids %" PRIu64 ", DB errors %" PRIu64
-             ", reconnects %" PRIu64 "; reloads %" PRIu64 " full, %" PRIu64 " incremental",
-             atomic_load(&d->nroutes), atomic_load(&d->npairs), atomic_load(&d->version),
-             rx_tcp_server_conn_count(d->srv), subs, db_state_name(state), err,
-             state == DNS_DB_DOWN && atomic_load(&d->last_load_at_ms)
-                 ? ", serving the last good table"
-                 : "",
-             atomic_load(&d->last_reload_ms), atomic_load(&d->c.requests),
-             atomic_load(&d->c.pushes), atomic_load(&d->c.truncated), st.conns_refused,
-             st.frames_bad, atomic_load(&d->c.bad_bodies), st.frames_unknown,
-             atomic_load(&d->c.db_errors), atomic_load(&d->c.db_reconnects),
-             atomic_load(&d->c.reloads_full), atomic_load(&d->c.reloads_incremental));
+    snprintf(
+        buf, size,
+        "%" PRIu64 " routes in %" PRIu64 " pairs, version %" PRIu64 ", %u conns, %" PRIu64
+        " subscriptions; DB %s%s%s; last reload %" PRIu64 " ms; requests %" PRIu64
+        ", pushes %" PRIu64 ", truncated %" PRIu64 ", refused %" PRIu64
+        ", refused per source %" PRIu64 ", first-frame timeouts %" PRIu64
+        ", slow readers closed %" PRIu64 ", subscriptions refused %" PRIu64 ", bad frames %" PRIu64
+        ", bad bodies %" PRIu64 ", unknown msgids %" PRIu64 ", DB errors %" PRIu64
+        ", reconnects %" PRIu64 "; reloads %" PRIu64 " full, %" PRIu64 " incremental",
+        atomic_load(&d->nroutes), atomic_load(&d->npairs), atomic_load(&d->version),
+        rx_tcp_server_conn_count(d->srv), subs, db_state_name(state), err,
+        state == DNS_DB_DOWN && atomic_load(&d->last_load_at_ms) ? ", serving the last good table"
+                                                                 : "",
+        atomic_load(&d->last_reload_ms), atomic_load(&d->c.requests), atomic_load(&d->c.pushes),
+        atomic_load(&d->c.truncated), st.conns_refused, st.conns_source_refused,
+        st.conns_first_frame_closed, st.conns_slow_closed, atomic_load(&d->c.subs_refused),
+        st.frames_bad, atomic_load(&d->c.bad_bodies), st.frames_unknown,
+        atomic_load(&d->c.db_errors), atomic_load(&d->c.db_reconnects),
+        atomic_load(&d->c.reloads_full), atomic_load(&d->c.reloads_incremental));
 }
 
 void dns_log_counters(dns_t *d)
@@ -572,7 +611,8 @@ void dns_log_counters(dns_t *d)
         " db_connect_failures=%" PRIu64 " pruned=%" PRIu64 " frames_in=%" PRIu64
         " frames_out=%" PRIu64 " frames_bad=%" PRIu64 " frames_unknown=%" PRIu64
         " conns_accepted=%" PRIu64 " conns_refused=%" PRIu64 " conns_closed=%" PRIu64
-        " conns_slow_closed=%" PRIu64 " sends_refused=%" PRIu64,
+        " conns_slow_closed=%" PRIu64 " sends_refused=%" PRIu64 " conns_source_refused=%" PRIu64
+        " conns_first_frame_closed=%" PRIu64 " subs_refused=%" PRIu64 " conns_subs_capped=%" PRIu64,
         atomic_load(&d->nroutes), atomic_load(&d->npairs), atomic_load(&d->table_bytes),
         atomic_load(&d->version), db_state_name(atomic_load(&d->db_state)),
         rx_tcp_server_conn_count(d->srv), subs, atomic_load(&d->c.requests),
@@ -583,5 +623,6 @@ void dns_log_counters(dns_t *d)
         atomic_load(&d->c.db_reconnects), atomic_load(&d->c.db_connect_failures),
         atomic_load(&d->c.pruned), st.frames_in, st.frames_out, st.frames_bad, st.frames_unknown,
         st.conns_accepted, st.conns_refused, st.conns_closed, st.conns_slow_closed,
-        st.sends_refused);
+        st.sends_refused, st.conns_source_refused, st.conns_first_frame_closed,
+        atomic_load(&d->c.subs_refused), atomic_load(&d->c.conns_subs_capped));
 }

@@ -34,6 +34,10 @@ typedef struct dns_settings {
     int64_t threads;
     int64_t max_conns;
     int64_t max_frame;
+    int64_t first_frame_timeout_ms;
+    int64_t max_conns_per_source;
+    int64_t max_subs_per_conn;
+    int64_t max_output_bytes;
     int64_t version_poll_ms;
     int64_t reload_interval_s;
     int64_t change_retention_s;
@@ -63,7 +67,8 @@ int dns_start(dns_t *d);
 /* Adds the worker loops and the DB loop to a watchdog. */
 int dns_watch(dns_t *d, lars_sd_watchdog_t *wd);
 /* SIGHUP: takes the new poll/reload/retention settings and forces a full
- * reload. listen, threads, max_conns, max_frame and db need a restart. */
+ * reload. listen, threads, max_conns, max_frame, the connection limits and
+ * db need a restart. */
 void dns_reconfigure(dns_t *d, const dns_settings_t *s);
 /* From a thread that is not one of lars-dns's loops, with the main loop no
  * longer running: stops the DB loop, closes every connection, joins the

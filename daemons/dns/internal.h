@@ -28,6 +28,7 @@ typedef struct dns_worker {
 typedef struct dns_conn {
     dns_subconn_t sub;
     rx_conn_t *conn;
+    bool subs_capped; /* logged once */
 } dns_conn_t;
 
 typedef struct dns_counters {
@@ -37,6 +38,8 @@ typedef struct dns_counters {
     _Atomic uint64_t changed_pairs;       /* pairs that differed between snapshots */
     _Atomic uint64_t truncated;           /* responses cut to max_frame */
     _Atomic uint64_t send_failures;       /* replies/pushes the connection refused */
+    _Atomic uint64_t subs_refused;        /* requests answered but not subscribed */
+    _Atomic uint64_t conns_subs_capped;   /* connections that reached max_subs_per_conn */
     _Atomic uint64_t reloads;             /* snapshots built */
     _Atomic uint64_t reloads_full;        /* ... from all of RouteData */
     _Atomic uint64_t reloads_incremental; /* ... from RouteChange's pairs only */
@@ -54,6 +57,10 @@ struct dns {
     unsigned nthreads;
     unsigned max_conns;
     uint32_t max_frame;
+    uint32_t first_frame_timeout_ms;
+    unsigned max_conns_per_source;
+    size_t max_subs_per_conn;
+    size_t max_output; /* max_output_bytes, at least one max_frame response */
     _Atomic int64_t version_poll_ms;
     _Atomic int64_t reload_interval_s;
     _Atomic int64_t change_retention_s;

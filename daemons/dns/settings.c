@@ -19,6 +19,20 @@ const lars_conf_key_t dns_conf_keys[] = {
                       "connections above this are accepted and closed (restart to change)"),
     LARS_CONF_INT_KEY("max_frame", dns_settings_t, max_frame, 4194304, 65527, 4194304,
                       "largest response body; bigger routes are truncated"),
+    LARS_CONF_INT_KEY("first_frame_timeout_ms", dns_settings_t, first_frame_timeout_ms, 10000, 0,
+                      3600000,
+                      "a connection without one valid frame this long is closed; 0: never "
+                      "(restart to change)"),
+    LARS_CONF_INT_KEY("max_conns_per_source", dns_settings_t, max_conns_per_source, 512, 0,
+                      10000000,
+                      "connections from one address above this are accepted and closed; 0: no "
+                      "limit (restart to change)"),
+    LARS_CONF_INT_KEY("max_subs_per_conn", dns_settings_t, max_subs_per_conn, 100000, 1, 100000000,
+                      "pairs one connection is subscribed to; further requests are answered, "
+                      "not subscribed (restart to change)"),
+    LARS_CONF_INT_KEY("max_output_bytes", dns_settings_t, max_output_bytes, 4259840, 65536, 8388608,
+                      "unsent bytes one connection may hold, at least max_frame + 8; above it "
+                      "the connection is closed (restart to change)"),
     LARS_CONF_INT_KEY("version_poll_ms", dns_settings_t, version_poll_ms, 1000, 10, 3600000,
                       "how often RouteVersion is read"),
     LARS_CONF_INT_KEY("reload_interval_s", dns_settings_t, reload_interval_s, 10, 1, 86400,
@@ -48,6 +62,14 @@ int dns_settings_copy(dns_t *d, const dns_settings_t *s)
     d->nthreads = (unsigned)s->threads;
     d->max_conns = (unsigned)s->max_conns;
     d->max_frame = (uint32_t)s->max_frame;
+    d->first_frame_timeout_ms = (uint32_t)s->first_frame_timeout_ms;
+    d->max_conns_per_source = (unsigned)s->max_conns_per_source;
+    d->max_subs_per_conn = (size_t)s->max_subs_per_conn;
+    /* One response of max_frame must always fit, or a big route could
+     * never be sent. */
+    d->max_output = (size_t)s->max_output_bytes;
+    if (d->max_output < (size_t)d->max_frame + RX_FRAME_HDR)
+        d->max_output = (size_t)d->max_frame + RX_FRAME_HDR;
     atomic_store(&d->version_poll_ms, s->version_poll_ms);
     atomic_store(&d->reload_interval_s, s->reload_interval_s);
     atomic_store(&d->change_retention_s, s->change_retention_s);

@@ -117,6 +117,11 @@ int dns_subs_add(dns_subs_t *s, dns_subconn_t *c, int32_t modid, int32_t cmdid)
         return -ENOMEM;
     if (rx_map_find(&s->subs, &key))
         return 0;
+    if (c->limit && c->count >= c->limit) {
+        if (!p->head)
+            pair_drop(s, p);
+        return -ENOSPC;
+    }
     n = calloc(1, sizeof(*n));
     if (n)
         n->key = key;

@@ -25,6 +25,7 @@ typedef struct dns_sub dns_sub_t;
 typedef struct dns_subconn {
     dns_sub_t *head;
     size_t count;
+    size_t limit; /* most subscriptions; 0: no limit */
     void *owner;
 } dns_subconn_t;
 
@@ -32,7 +33,8 @@ dns_subs_t *dns_subs_new(void);
 /* Frees every pair and node (connections must not be used with it after). */
 void dns_subs_free(dns_subs_t *s);
 
-/* 1 when newly subscribed, 0 when it already was, -ENOMEM. */
+/* 1 when newly subscribed, 0 when it already was, -ENOSPC when it was not
+ * and the connection holds its limit, -ENOMEM. */
 int dns_subs_add(dns_subs_t *s, dns_subconn_t *c, int32_t modid, int32_t cmdid);
 void dns_subs_remove_conn(dns_subs_t *s, dns_subconn_t *c);
 

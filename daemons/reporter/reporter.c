@@ -32,6 +32,10 @@ const lars_conf_key_t rp_conf_keys[] = {
      .help = "TCP address when not socket-activated"},
     KEY_INT("threads", threads, 2, 1, 64, "network loops"),
     KEY_INT("max_conns", max_conns, 10000, 1, 1000000, "connections above are closed at once"),
+    KEY_INT("first_frame_timeout_ms", first_frame_timeout_ms, 10000, 0, 3600000,
+            "a connection without one valid frame this long is closed; 0: never"),
+    KEY_INT("max_conns_per_source", max_conns_per_source, 512, 0, 1000000,
+            "connections from one address above this are closed at once; 0: no limit"),
     KEY_INT("db_threads", db_threads, 3, 1, 64, "writer threads (MariaDB connections)"),
     KEY_INT("batch_rows", batch_rows, 500, 1, 100000, "most rows per INSERT"),
     KEY_INT("batch_ms", batch_ms, 100, 0, 60000, "longest wait before a flush (ms)"),
@@ -39,6 +43,12 @@ const lars_conf_key_t rp_conf_keys[] = {
             "distinct pending keys of all writers together"),
 };
 const size_t rp_conf_nkeys = sizeof(rp_conf_keys) / sizeof(rp_conf_keys[0]);
+
+/* TCP keepalive of accepted connections, as lars-reporter.socket sets it
+ * on activated ones. */
+#define RP_KEEPALIVE_IDLE_S     60
+#define RP_KEEPALIVE_INTERVAL_S 10
+#define RP_KEEPALIVE_COUNT      6
 
 /* Rows handed to a writer per lock (the rest of the request follows). */
 #define PUT_CHUNK 64
@@ -176,6 +186,11 @@ int rp_reporter_new(const rp_settings_t *s, int listen_fd, rx_loop_t *main_loop,
         .workers = rp->pool,
         .router = rp->router,
         .max_conns = (unsigned)s->max_conns,
+        .first_frame_timeout_ms = (uint32_t)s->first_frame_timeout_ms,
+        .max_conns_per_source = (unsigned)s->max_conns_per_source,
+        .keepalive_idle_s = RP_KEEPALIVE_IDLE_S,
+        .keepalive_interval_s = RP_KEEPALIVE_INTERVAL_S,
+        .keepalive_count = RP_KEEPALIVE_COUNT,
     };
     listen_fd = -1;
     rp->server = rx_tcp_server_new(&sc, &r);
@@ -287,14 +302,15 @@ void rp_reporter_status(rp_reporter_t *rp, char *buf, size_t size)
              "connected); %u conns, %" PRIu64 " reports, %" PRIu64 " rows upserted in %" PRIu64
              " statements, %" PRIu64 " DB errors, %" PRIu64 " reconnects, %" PRIu64
              " bad frames, %" PRIu64 " bad bodies, %" PRIu64 " unknown msgids, %" PRIu64
-             " refused conns",
+             " refused conns, %" PRIu64 " refused per source, %" PRIu64 " first-frame timeouts",
              rate, t.w.pending, t.w.drops,
              t.up == rp->nwriters ? "up"
              : t.up               ? "partly down"
                                   : "down",
              t.up, rp->nwriters, rx_tcp_server_conn_count(rp->server), atomic_load(&rp->requests),
              t.w.rows_upserted, t.w.statements, t.w.db_errors, t.w.reconnects, t.net.frames_bad,
-             atomic_load(&rp->bad_bodies), t.net.frames_unknown, t.net.conns_refused);
+             atomic_load(&rp->bad_bodies), t.net.frames_unknown, t.net.conns_refused,
+             t.net.conns_source_refused, t.net.conns_first_frame_closed);
 }
 
 void rp_reporter_log_counters(rp_reporter_t *rp)
@@ -316,11 +332,12 @@ void rp_reporter_log_counters(rp_reporter_t *rp)
     lars_log(LOG_NOTICE,
              "network: reports=%" PRIu64 " rows=%" PRIu64 " bad_bodies=%" PRIu64
              " frames_in=%" PRIu64 " frames_bad=%" PRIu64 " frames_unknown=%" PRIu64
-             " conns=%u conns_accepted=%" PRIu64 " conns_refused=%" PRIu64 " conns_closed=%" PRIu64,
+             " conns=%u conns_accepted=%" PRIu64 " conns_refused=%" PRIu64 " conns_closed=%" PRIu64
+             " conns_source_refused=%" PRIu64 " conns_first_frame_closed=%" PRIu64,
              atomic_load(&rp->requests), atomic_load(&rp->rows_in), atomic_load(&rp->bad_bodies),
              t.net.frames_in, t.net.frames_bad, t.net.frames_unknown,
              rx_tcp_server_conn_count(rp->server), t.net.conns_accepted, t.net.conns_refused,
-             t.net.conns_closed);
+             t.net.conns_closed, t.net.conns_source_refused, t.net.conns_first_frame_closed);
 }
 
 /* ------------------------------------------------------------ shutdown -- */

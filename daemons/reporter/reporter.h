@@ -23,6 +23,8 @@ typedef struct rp_settings {
     char *listen;
     int64_t threads;
     int64_t max_conns;
+    int64_t first_frame_timeout_ms;
+    int64_t max_conns_per_source;
     int64_t db_threads;
     int64_t batch_rows;
     int64_t batch_ms;

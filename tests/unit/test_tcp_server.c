@@ -5,6 +5,7 @@
  * The drain test peeks at the loops' task queues (internal.h) to know when
  * its tasks are queued.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -490,6 +491,112 @@ static void tcp_closes_idle_connection_keeps_active_one(void **state)
     assert_int_equal(stats_of(f).conns_idle_closed, 1);
     close(idle);
     close(active);
+    fixture_stop(f);
+}
+
+/* Whether fd is still open after ms: nothing arrived, not even EOF. */
+static bool still_open_after(int fd, int ms)
+{
+    struct pollfd pfd = {fd, POLLIN, 0};
+
+    return poll(&pfd, 1, ms) == 0;
+}
+
+static void tcp_first_frame_timeout_closes_silent_and_trickling_connections(void **state)
+{
+    fixture_t *f = fixture_start((rx_tcp_server_config_t){.first_frame_timeout_ms = 300});
+    int framed = client_connect(f->port), silent = client_connect(f->port);
+    int trickle = client_connect(f->port), unknown = client_connect(f->port);
+    uint64_t t0 = rx_time_ms();
+
+    echo_roundtrip(framed, "one frame is enough");
+    /* A frame no handler takes does not count. */
+    send_frame(unknown, 99, "?", 1);
+    /* 200 body bytes at one per 10 ms: never done within the timeout. */
+    send_raw_header(trickle, MSG_ECHO, 200);
+    for (int i = 0; i < 60 && still_open_after(trickle, 10); i++)
+        send(trickle, "x", 1, MSG_NOSIGNAL);
+    WAIT_FOR(stats_of(f).conns_first_frame_closed == 3);
+    assert_true(rx_time_ms() - t0 >= 250);
+    assert_true(peer_closed(silent));
+    assert_true(peer_closed(trickle));
+    assert_true(peer_closed(unknown));
+    /* Well past the timeout, the framed one is served, idle or not. */
+    assert_true(still_open_after(framed, 400));
+    echo_roundtrip(framed, "still here");
+    assert_int_equal(stats_of(f).conns_first_frame_closed, 3);
+    assert_int_equal(stats_of(f).conns_idle_closed, 0);
+    close(framed);
+    close(silent);
+    close(trickle);
+    close(unknown);
+    fixture_stop(f);
+}
+
+/* A client bound to src (127.0.0.0/8 is all loopback) or, with v6, an IPv6
+ * socket reaching 127.0.0.1 as ::ffff:127.0.0.1. */
+static int client_connect_from(int port, const char *src, bool v6)
+{
+    int fd;
+
+    if (v6) {
+        struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+        fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(inet_pton(AF_INET6, "::ffff:127.0.0.1", &sa6.sin6_addr), 1);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa6, sizeof(sa6)), 0);
+    } else {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        struct sockaddr_in me = {.sin_family = AF_INET};
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(inet_pton(AF_INET, src, &me.sin_addr), 1);
+        assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    }
+    struct timeval tv = {WAIT_MS / 1000, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* On a dual-stack listener an IPv4 client and an IPv6 one using the
+ * IPv4-mapped address are the same source. */
+static void tcp_caps_connections_per_source_address(void **state)
+{
+    struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+    int lfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), off = 0;
+    int a, b, extra, other;
+    fixture_t *f;
+
+    if (lfd < 0)
+        skip();
+    assert_int_equal(setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)), 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa6, sizeof(sa6)), 0);
+    assert_int_equal(listen(lfd, 16), 0);
+    f = fixture_start((rx_tcp_server_config_t){.listen_fd = lfd, .max_conns_per_source = 2});
+
+    a = client_connect_from(f->port, "127.0.0.1", false);
+    b = client_connect_from(f->port, NULL, true);
+    echo_roundtrip(a, "a");
+    echo_roundtrip(b, "b");
+    extra = client_connect_from(f->port, "127.0.0.1", false);
+    assert_true(peer_closed(extra));
+    close(extra);
+    WAIT_FOR(stats_of(f).conns_source_refused == 1);
+    /* Another address has its own count. */
+    other = client_connect_from(f->port, "127.0.0.2", false);
+    echo_roundtrip(other, "other");
+    assert_int_equal(stats_of(f).conns_refused, 0);
+    /* A closed connection gives its slot back. */
+    close(a);
+    WAIT_FOR(rx_tcp_server_conn_count(f->srv) == 2);
+    a = client_connect_from(f->port, "127.0.0.1", false);
+    echo_roundtrip(a, "room again");
+    assert_int_equal(stats_of(f).conns_source_refused, 1);
+    close(a);
+    close(b);
+    close(other);
     fixture_stop(f);
 }
 
@@ -1236,6 +1343,8 @@ int main(void)
         cmocka_unit_test(tcp_echoes_many_clients_with_varied_and_dribbled_frames),
         cmocka_unit_test(tcp_refuses_connection_over_max_conns),
         cmocka_unit_test(tcp_closes_idle_connection_keeps_active_one),
+        cmocka_unit_test(tcp_first_frame_timeout_closes_silent_and_trickling_connections),
+        cmocka_unit_test(tcp_caps_connections_per_source_address),
         cmocka_unit_test(tcp_bad_length_closes_only_that_connection),
         cmocka_unit_test(tcp_unknown_msgid_counted_connection_stays),
         cmocka_unit_test(tcp_zero_length_and_back_to_back_frames),
