@@ -52,10 +52,12 @@ int agent_new(const agent_settings_t *s, const int fds[AGENT_SHARDS], agent_t **
             goto out_close;
         }
     }
-    r = agent_dns_init(&a->dns, a, rx_pool_loop(a->dns_pool, 0), &s->dns_servers);
+    r = agent_dns_init(&a->dns, a, rx_pool_loop(a->dns_pool, 0), &s->dns_servers,
+                       (uint32_t)s->dns_dead_peer_timeout_ms);
     if (r < 0)
         goto out_free;
-    r = agent_reporter_new(a, rx_pool_loop(a->rep_pool, 0), &s->reporter_servers, &a->rep);
+    r = agent_reporter_new(a, rx_pool_loop(a->rep_pool, 0), &s->reporter_servers,
+                           (uint32_t)s->reporter_dead_peer_timeout_ms, &a->rep);
     if (r < 0)
         goto out_free;
     *ret = a;
