@@ -160,6 +160,8 @@ typedef struct agent_totals {
     uint64_t requests; /* get_host + get_route + reports */
     uint64_t misrouted, truncated, malformed, unknown_msgid;
     uint64_t unknown_host_reports, unknown_pair_reports;
+    uint64_t pairs_refused, weights_capped, pull_retries, evicted_idle, evicted_negative;
+    uint64_t queue_drops; /* cross-loop posts refused by a full queue */
     bool dns_connected, reporter_connected;
 } agent_totals_t;
 
