@@ -138,10 +138,10 @@ typedef struct rx_tcp_client_config {
     uint32_t alive_after_ms;
     uint32_t connect_timeout_ms; /* 0: 2000 */
     /* A peer that stopped answering (host down, path or NAT entry gone) is
-     * noticed within this bound and the next server is tried: TCP
-     * keepalive probes an idle connection and TCP_USER_TIMEOUT bounds how
-     * long sent data may stay unacknowledged. 0: the kernel's defaults
-     * (hours). */
+     * given up after this long (plus at most a sixth of it) and the next
+     * server is tried: TCP keepalive probes an idle connection and
+     * TCP_USER_TIMEOUT bounds how long anything sent may stay
+     * unacknowledged. 0: the kernel's defaults (hours). */
     uint32_t dead_peer_timeout_ms;
     void (*on_connect)(rx_tcp_client_t *cli, void *arg);
     void (*on_close)(rx_tcp_client_t *cli, void *arg);

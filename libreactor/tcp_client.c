@@ -138,12 +138,13 @@ static void cli_on_connect_io(rx_loop_t *loop, int fd, uint32_t events, void *ar
 }
 
 /* Keepalive probes an idle connection (first after a quarter of the
- * bound, then three more a sixth apart: dead after ~3/4 of it) and
- * TCP_USER_TIMEOUT bounds unacknowledged data (and, with keepalive on,
- * caps the probing too). Best effort: a failure leaves the defaults. */
+ * bound, then every sixth of it) so that something is outstanding; with
+ * TCP_USER_TIMEOUT set, Linux aborts once nothing was acknowledged for
+ * that long, probes or data: a silent peer is dropped after the bound plus
+ * at most one probe interval. Best effort: a failure leaves the defaults. */
 static void cli_set_dead_peer_timeout(int fd, uint32_t timeout_ms)
 {
-    int one = 1, idle, intvl, cnt = 3;
+    int one = 1, idle, intvl, cnt = 6;
     unsigned int user_timeout = timeout_ms;
 
     if (!timeout_ms)
