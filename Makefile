@@ -17,16 +17,20 @@ BUILD   ?= build
 SANFLAGS =
 endif
 
-PKGS     = libsystemd libmariadb libprotobuf-c libconfig
+PKGS     = libsystemd libmariadb libconfig
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# protobuf-c: only the reference that tests and fuzz targets check the wire
+# codec (proto/wire.c) against; nothing installed links it.
+PBC_CFLAGS = $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
+PBC_LIBS   = $(shell pkg-config --libs libprotobuf-c 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 OPT     ?= -O2 -g
 WERROR  ?= -Werror
 CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra $(WERROR) -Wshadow -Wno-unused-parameter \
            -fPIC -pthread -D_GNU_SOURCE $(SANFLAGS)
-CPPFLAGS += -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
+CPPFLAGS += -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(PBC_CFLAGS) -MMD -MP
 LDFLAGS += -pthread $(SANFLAGS)
 
 # Install locations (make install DESTDIR=... PREFIX=...).
@@ -64,7 +68,7 @@ include libreactor/module.mk
 include daemons/common/module.mk
 include api/module.mk
 include $(filter-out daemons/common/module.mk,$(wildcard daemons/*/module.mk))
-include $(wildcard tools/*/module.mk bench/module.mk units/module.mk)
+include $(wildcard tools/*/module.mk bench/module.mk units/module.mk sql/module.mk)
 include $(wildcard packaging/module.mk)
 include $(wildcard fuzz/module.mk)
 include $(wildcard demo/module.mk)
@@ -81,7 +85,7 @@ $(OBJ)/%.o: %.c | $(GEN_HEADERS)
 # TEST_PROGS: $(BUILD)/tests/TIER/test_* (tests/module.mk).
 $(TEST_PROGS): $(BUILD)/tests/%: $(OBJ)/tests/%.o $(TEST_ARCHIVES)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(TEST_ARCHIVES) -Wl,--end-group $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(TEST_ARCHIVES) -Wl,--end-group $(PKG_LIBS) $(PBC_LIBS) $(CMOCKA_LIBS) -lm
 
 check-build: all $(TEST_PROGS) $(TEST_HELPERS)
 

@@ -1,12 +1,13 @@
 /*
  * liblars calls: get_host, get_route, reg_init and report, i.e. encoding the
- * requests (SPEC §2 messages 4, 6, 7) and recognising their answers (5, 8).
+ * requests (messages 4, 6, 7 of docs/protocol.md, Messages) and recognising
+ * their answers (5, 8).
  */
 #include <string.h>
 #include <time.h>
 
 #include "api/internal.h"
-#include "proto/lars.pb-c.h"
+#include "proto/wire.h"
 
 static bool ids_valid(const lars_client_t *c, int modid, int cmdid)
 {
@@ -28,15 +29,12 @@ static int retcode_from_wire(int32_t retcode)
     return LARS_SYSTEM_ERROR;
 }
 
-/* Packs msg behind a frame header into buf[LARS_REQUEST_MAX]; returns the
- * frame length. */
-static size_t frame_pack(uint8_t *buf, int32_t msgid, const ProtobufCMessage *msg)
-{
-    size_t len = protobuf_c_message_get_packed_size(msg);
+_Static_assert(LARS_FRAME_HEADER + WIRE_SMALL_MAX <= LARS_REQUEST_MAX, "requests fit");
 
-    if (len > LARS_REQUEST_MAX - LARS_FRAME_HEADER)
-        return 0;
-    protobuf_c_message_pack(msg, buf + LARS_FRAME_HEADER);
+/* Puts the header of a body of len bytes (already at buf + LARS_FRAME_HEADER)
+ * into buf; returns the frame length. */
+static size_t frame_finish(uint8_t *buf, int32_t msgid, size_t len)
+{
     lars_frame_put_header(buf, msgid, (uint32_t)len);
     return LARS_FRAME_HEADER + len;
 }
@@ -53,28 +51,23 @@ typedef struct host_answer {
 static lars_answer_t host_answer(const uint8_t *body, size_t len, void *ctx)
 {
     host_answer_t *a = ctx;
-    Lars__GetHostResponse *rsp;
-    bool match;
+    wire_get_host_resp_t rsp;
 
-    rsp = lars__get_host_response__unpack(NULL, len, body);
-    if (!rsp)
+    if (wire_decode_get_host_resp(body, len, &rsp) < 0)
         return LARS_ANSWER_MALFORMED;
-    match = rsp->seq == a->seq && rsp->modid == a->modid && rsp->cmdid == a->cmdid;
-    if (match) {
-        a->retcode = retcode_from_wire(rsp->retcode);
-        /* A success without a host is an agent bug; do not invent 0.0.0.0:0. */
-        if (a->retcode == LARS_SUCC && !rsp->host)
-            a->retcode = LARS_SYSTEM_ERROR;
-        else if (rsp->host)
-            host_from_wire(&a->host, rsp->host->ip, rsp->host->port);
-    }
-    lars__get_host_response__free_unpacked(rsp, NULL);
-    return match ? LARS_ANSWER_TAKEN : LARS_ANSWER_OTHER;
+    if (rsp.seq != a->seq || rsp.modid != a->modid || rsp.cmdid != a->cmdid)
+        return LARS_ANSWER_OTHER;
+    a->retcode = retcode_from_wire(rsp.retcode);
+    /* A success without a host is an agent bug; do not invent 0.0.0.0:0. */
+    if (a->retcode == LARS_SUCC && !rsp.has_host)
+        a->retcode = LARS_SYSTEM_ERROR;
+    else if (rsp.has_host)
+        host_from_wire(&a->host, rsp.host.ip, rsp.host.port);
+    return LARS_ANSWER_TAKEN;
 }
 
 int lars_get_host(lars_client_t *c, int modid, int cmdid, lars_host_t *ret)
 {
-    Lars__GetHostRequest req = LARS__GET_HOST_REQUEST__INIT;
     host_answer_t a = {.modid = modid, .cmdid = cmdid};
     uint8_t frame[LARS_REQUEST_MAX];
     size_t len;
@@ -82,13 +75,13 @@ int lars_get_host(lars_client_t *c, int modid, int cmdid, lars_host_t *ret)
 
     if (!ids_valid(c, modid, cmdid) || !ret)
         return LARS_EINVAL;
-    a.seq = req.seq = c->seq++;
-    req.modid = modid;
-    req.cmdid = cmdid;
-    len = frame_pack(frame, LARS__MESSAGE_ID__ID_GetHostRequest, &req.base);
+    a.seq = c->seq++;
+    len = wire_encode_get_host_req(frame + LARS_FRAME_HEADER,
+                                   &(wire_get_host_req_t){a.seq, modid, cmdid});
+    len = frame_finish(frame, WIRE_ID_GET_HOST_REQUEST, len);
 
-    r = lars_io_request(c, lars_shard(modid, cmdid), frame, len,
-                        LARS__MESSAGE_ID__ID_GetHostResponse, host_answer, &a);
+    r = lars_io_request(c, lars_shard(modid, cmdid), frame, len, WIRE_ID_GET_HOST_RESPONSE,
+                        host_answer, &a);
     if (r < 0)
         return r;
     if (a.retcode == LARS_SUCC)
@@ -108,26 +101,22 @@ typedef struct route_answer {
 static lars_answer_t route_answer(const uint8_t *body, size_t len, void *ctx)
 {
     route_answer_t *a = ctx;
-    Lars__GetRouteResponse *rsp;
-    bool match;
+    wire_get_route_resp_t rsp;
+    wire_host_t h;
 
-    rsp = lars__get_route_response__unpack(NULL, len, body);
-    if (!rsp)
+    if (wire_decode_get_route_resp(body, len, &rsp) < 0)
         return LARS_ANSWER_MALFORMED;
-    match = rsp->modid == a->modid && rsp->cmdid == a->cmdid;
-    if (match) {
-        a->n = rsp->n_host;
-        for (size_t i = 0; i < rsp->n_host && i < a->cap; i++)
-            host_from_wire(&a->buf[i], rsp->host[i]->ip, rsp->host[i]->port);
-    }
-    lars__get_route_response__free_unpacked(rsp, NULL);
-    return match ? LARS_ANSWER_TAKEN : LARS_ANSWER_OTHER;
+    if (rsp.modid != a->modid || rsp.cmdid != a->cmdid)
+        return LARS_ANSWER_OTHER;
+    a->n = rsp.nhosts;
+    for (size_t i = 0; i < a->cap && wire_get_route_resp_next(&rsp, &h); i++)
+        host_from_wire(&a->buf[i], h.ip, h.port);
+    return LARS_ANSWER_TAKEN;
 }
 
 int lars_get_route(lars_client_t *c, int modid, int cmdid, lars_host_t *buf, size_t cap,
                    size_t *ret_n)
 {
-    Lars__GetRouteRequest req = LARS__GET_ROUTE_REQUEST__INIT;
     route_answer_t a = {.modid = modid, .cmdid = cmdid, .buf = buf, .cap = cap};
     uint8_t frame[LARS_REQUEST_MAX];
     size_t len;
@@ -137,12 +126,12 @@ int lars_get_route(lars_client_t *c, int modid, int cmdid, lars_host_t *buf, siz
         *ret_n = 0;
     if (!ids_valid(c, modid, cmdid) || !ret_n || (!buf && cap > 0))
         return LARS_EINVAL;
-    req.modid = modid;
-    req.cmdid = cmdid;
-    len = frame_pack(frame, LARS__MESSAGE_ID__ID_API_GetRouteRequest, &req.base);
+    len =
+        wire_encode_get_route_req(frame + LARS_FRAME_HEADER, &(wire_get_route_req_t){modid, cmdid});
+    len = frame_finish(frame, WIRE_ID_API_GET_ROUTE_REQUEST, len);
 
-    r = lars_io_request(c, lars_shard(modid, cmdid), frame, len,
-                        LARS__MESSAGE_ID__ID_API_GetRouteResponse, route_answer, &a);
+    r = lars_io_request(c, lars_shard(modid, cmdid), frame, len, WIRE_ID_API_GET_ROUTE_RESPONSE,
+                        route_answer, &a);
     if (r < 0)
         return r;
     *ret_n = a.n;
@@ -177,22 +166,22 @@ int lars_reg_init(lars_client_t *c, int modid, int cmdid)
 int lars_report_cost(lars_client_t *c, int modid, int cmdid, const lars_host_t *host, int retcode,
                      unsigned timecost_ms)
 {
-    Lars__ReportRequest req = LARS__REPORT_REQUEST__INIT;
-    Lars__HostInfo hi = LARS__HOST_INFO__INIT;
     uint8_t frame[LARS_REQUEST_MAX];
     size_t len;
 
     if (!ids_valid(c, modid, cmdid) || !host)
         return LARS_EINVAL;
-    hi.ip = (int32_t)host->ip;
-    hi.port = host->port;
-    req.modid = modid;
-    req.cmdid = cmdid;
-    req.host = &hi;
-    req.retcode = retcode;
     /* proto3 leaves a zero field out: timecost 0 is the original message. */
-    req.timecost_ms = timecost_ms;
-    len = frame_pack(frame, LARS__MESSAGE_ID__ID_ReportRequest, &req.base);
+    len = wire_encode_report_req(frame + LARS_FRAME_HEADER,
+                                 &(wire_report_req_t){
+                                     .modid = modid,
+                                     .cmdid = cmdid,
+                                     .has_host = true,
+                                     .host = {(int32_t)host->ip, host->port},
+                                     .retcode = retcode,
+                                     .timecost_ms = timecost_ms,
+                                 });
+    len = frame_finish(frame, WIRE_ID_REPORT_REQUEST, len);
     return lars_io_send(c, lars_shard(modid, cmdid), frame, len);
 }
 

@@ -12,7 +12,8 @@
 
 #include "api/lars.h"
 
-/* SPEC §2: 8-byte header, int32 msgid and int32 msglen, little-endian. */
+/* 8-byte header, int32 msgid and int32 msglen, little-endian (docs/protocol.md,
+ * Frames). */
 #define LARS_FRAME_HEADER 8
 /* The largest UDP payload; an answer never exceeds one datagram. */
 #define LARS_DGRAM_MAX 65535

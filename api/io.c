@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "api/internal.h"
-#include "proto/lars.pb-c.h"
+#include "proto/wire.h"
 
 static uint64_t monotonic_us(void)
 {
@@ -164,8 +164,7 @@ static lars_answer_t dgram_judge(const uint8_t *p, size_t n, int32_t answer_msgi
     if (id == answer_msgid)
         return answer(p + LARS_FRAME_HEADER, len, ctx);
     /* A late answer to the other kind of call, or no answer at all. */
-    return id == LARS__MESSAGE_ID__ID_GetHostResponse ||
-                   id == LARS__MESSAGE_ID__ID_API_GetRouteResponse
+    return id == WIRE_ID_GET_HOST_RESPONSE || id == WIRE_ID_API_GET_ROUTE_RESPONSE
                ? LARS_ANSWER_OTHER
                : LARS_ANSWER_MALFORMED;
 }

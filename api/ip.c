@@ -1,6 +1,7 @@
 /*
  * liblars address helpers: the protocol carries an IPv4 address as its
- * host-order number (INET_ATON value, SPEC §2); applications want text.
+ * host-order number (INET_ATON value, docs/protocol.md, Integers and
+ * addresses); applications want text.
  */
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -1,10 +1,10 @@
 # api: liblars, the C client library (static and shared, one header lars.h).
-# Both libraries carry the generated protobuf-c code, so an application links
-# liblars and libprotobuf-c only. The shared library exports the lars_*
-# calls listed in liblars.map and nothing else.
+# Both libraries carry the wire codec (proto/wire.c), so an application links
+# liblars and libc only. The shared library exports the lars_* calls listed
+# in liblars.map and nothing else.
 LIBLARS_SRCS := $(wildcard api/*.c)
 LIBLARS_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LIBLARS_SRCS))
-LIBLARS_ALL_OBJS := $(LIBLARS_OBJS) $(OBJ)/gen/proto/lars.pb-c.o
+LIBLARS_ALL_OBJS := $(LIBLARS_OBJS) $(OBJ)/proto/wire.o
 
 LIBLARS_VERSION := 0.1.0
 LIBLARS_SONAME  := liblars.so.0
@@ -25,7 +25,7 @@ $(LIBLARS_SO): $(LIBLARS_ALL_OBJS) api/liblars.map
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(LIBLARS_SONAME) \
 		-Wl,--version-script=api/liblars.map $(LIBLARS_NO_UNDEFINED) \
-		-o $@ $(LIBLARS_ALL_OBJS) $(shell pkg-config --libs libprotobuf-c)
+		-o $@ $(LIBLARS_ALL_OBJS)
 
 $(LIB)/$(LIBLARS_SONAME): $(LIBLARS_SO)
 	ln -sf $(notdir $<) $@

@@ -18,9 +18,7 @@
 #include <stdlib.h>
 
 int fuzz_frame(const uint8_t *data, size_t size);
-int fuzz_dns_route(const uint8_t *data, size_t size);
-int fuzz_reporter_report(const uint8_t *data, size_t size);
-int fuzz_agent_wire(const uint8_t *data, size_t size);
+int fuzz_wire(const uint8_t *data, size_t size);
 int fuzz_agent(const uint8_t *data, size_t size);
 int fuzz_conf(const uint8_t *data, size_t size);
 int fuzz_liblars(const uint8_t *data, size_t size);
@@ -42,9 +40,10 @@ void fuzz_seeds(const char *target, void (*cb)(const uint8_t *data, size_t size,
                 void *arg);
 
 /* Whether every tag of the body (and of the submessages in the fields sub)
- * is one the protobuf spec allows, and fields 1..known (1..sub_known inside
- * submessages) have their wire type: LEN for sub, VARINT otherwise (see
- * pbscan.c). *ret_nsub (may be NULL) counts the submessages seen. */
+ * is one the protobuf spec allows, every length prefix has at most 5 bytes,
+ * and fields 1..known (1..sub_known inside submessages) have their wire
+ * type: LEN for sub, VARINT otherwise (see pbscan.c). *ret_nsub (may be
+ * NULL) counts the submessages seen. */
 bool fuzz_pb_tags_valid(const uint8_t *p, size_t n, uint32_t known, const uint32_t *sub,
                         size_t nsub, uint32_t sub_known, unsigned *ret_nsub);
 

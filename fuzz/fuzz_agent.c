@@ -29,10 +29,10 @@
 #include <unistd.h>
 
 #include "daemons/agent/agent.h"
-#include "daemons/agent/wire.h"
 #include "daemons/common/log.h"
 #include "fuzz/fuzz.h"
 #include "proto/lars.pb-c.h"
+#include "proto/wire.h"
 
 #define MAX_OPS   64
 #define MAX_PAIRS 32

@@ -42,8 +42,8 @@ static uint32_t max_body_of(uint8_t sel)
     return sel < 4 ? fixed[sel] : (uint32_t)(sel - 4);
 }
 
-/* The whole stream in one pass, written from SPEC §2 independently of
- * rx_frame_parse; at each frame start rx_frame_parse also sees the stream up
+/* The whole stream in one pass, written from docs/protocol.md (Frames)
+ * independently of rx_frame_parse; at each frame start rx_frame_parse also sees the stream up
  * to the real end of its allocation, so a read past it trips ASan. */
 static void decode_reference(const uint8_t *p, size_t n, uint32_t max_body, ref_result_t *ret)
 {

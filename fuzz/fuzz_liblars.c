@@ -4,8 +4,9 @@
  * play the agent. The input chooses a call (get_host, get_route into a
  * buffer of a given size, report) and the datagrams queued as answers
  * before it runs; a well-formed matching answer is queued last so every
- * call ends at once. The result must be what SPEC §2/§7 make of the first
- * datagram that is a whole frame of the awaited msgid whose body
+ * call ends at once. The result must be what docs/protocol.md (Frames; Agent
+ * ports and shards: matching answers) makes of the first datagram that is
+ * exactly one frame of the awaited msgid whose body
  * protobuf-c decodes and whose seq (get_host) and pair match; stale and
  * malformed datagrams are skipped. A report must reach the agent as a frame
  * protobuf-c decodes to the values given.
@@ -79,7 +80,7 @@ static void expect_dgram(expect_t *e, const uint8_t *p, size_t n)
     if (e->found || n < LARS_FRAME_HEADER || (int32_t)lars_frame_get_u32(p) != answer_ids[e->call])
         return;
     len = lars_frame_get_u32(p + 4);
-    if (len > n - LARS_FRAME_HEADER)
+    if (len != n - LARS_FRAME_HEADER) /* a datagram holds exactly one frame */
         return;
     p += LARS_FRAME_HEADER;
     if (e->call == 0) {

@@ -6,7 +6,7 @@
 # FUZZ_SECONDS (default 30); new crashes land in build/fuzz/crashes/<target>/.
 FUZZ_SRCS := $(filter-out fuzz/entry.c fuzz/gen_corpus.c,$(wildcard fuzz/*.c))
 FUZZ_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(FUZZ_SRCS))
-FUZZ_NAMES := frame dns_route reporter_report agent_wire agent conf liblars
+FUZZ_NAMES := frame wire agent conf liblars
 FUZZ_SECONDS ?= 30
 FUZZ_DIR := build/fuzz
 FUZZ_SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
@@ -20,7 +20,7 @@ TEST_ARCHIVES := $(LIB)/libfuzztargets.a $(TEST_ARCHIVES)
 
 FUZZ_PROGS := $(patsubst %,$(BUILD)/fuzz-bin/fuzz_%,$(FUZZ_NAMES))
 FUZZ_ARCHIVES := $(addprefix $(LIB)/,libfuzztargets.a libagent.a libdns.a libreporter.a \
-                   liblarscommon.a libreactor.a liblars.a liblarsproto.a)
+                   liblarscommon.a libreactor.a liblars.a liblarswire.a liblarspbc.a)
 .PRECIOUS: $(OBJ)/fuzz/entry_%.o
 
 $(OBJ)/fuzz/entry_%.o: fuzz/entry.c | $(GEN_HEADERS)
@@ -30,11 +30,11 @@ $(OBJ)/fuzz/entry_%.o: fuzz/entry.c | $(GEN_HEADERS)
 $(BUILD)/fuzz-bin/fuzz_%: $(OBJ)/fuzz/entry_%.o $(FUZZ_ARCHIVES)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< -Wl,--start-group $(FUZZ_ARCHIVES) \
-		-Wl,--end-group $(PKG_LIBS) -lm
+		-Wl,--end-group $(PKG_LIBS) $(PBC_LIBS) -lm
 
 $(BUILD)/fuzz-bin/gen_corpus: $(OBJ)/fuzz/gen_corpus.o $(FUZZ_ARCHIVES)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(FUZZ_ARCHIVES) -Wl,--end-group $(PKG_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(FUZZ_ARCHIVES) -Wl,--end-group $(PKG_LIBS) $(PBC_LIBS) -lm
 
 .PHONY: fuzz-build
 fuzz-build: $(FUZZ_PROGS) $(BUILD)/fuzz-bin/gen_corpus

@@ -10,14 +10,8 @@
 #include "proto/lars.pb-c.h"
 
 const fuzz_target_t fuzz_targets[] = {
-    {"frame", fuzz_frame},
-    {"dns_route", fuzz_dns_route},
-    {"reporter_report", fuzz_reporter_report},
-    {"agent_wire", fuzz_agent_wire},
-    {"agent", fuzz_agent},
-    {"conf", fuzz_conf},
-    {"liblars", fuzz_liblars},
-    {NULL, NULL},
+    {"frame", fuzz_frame}, {"wire", fuzz_wire},       {"agent", fuzz_agent},
+    {"conf", fuzz_conf},   {"liblars", fuzz_liblars}, {NULL, NULL},
 };
 
 typedef void (*seed_cb)(const uint8_t *data, size_t size, void *arg);
@@ -128,18 +122,51 @@ static void seeds_frame(seed_cb cb, void *arg)
     cb(s.b, s.n, arg);
 }
 
-static void seeds_dns_route(seed_cb cb, void *arg)
+/* One valid body per message (packed by protobuf-c, negative ints among
+ * the values), then inputs of the two encoder modes (see fuzz_wire.c). */
+static void seeds_wire(seed_cb cb, void *arg)
 {
-    Lars__GetRouteRequest rq = LARS__GET_ROUTE_REQUEST__INIT;
-    seed_t s = {0};
+    Lars__GetRouteRequest gr = LARS__GET_ROUTE_REQUEST__INIT;
+    Lars__GetRouteResponse rs;
+    Lars__HostInfo hs[3], *hp[3];
+    Lars__ReportStatusRequest st;
+    Lars__HostCallResult res[3], *rp[3];
+    Lars__GetHostRequest gh = LARS__GET_HOST_REQUEST__INIT;
+    Lars__GetHostResponse ghr = LARS__GET_HOST_RESPONSE__INIT;
+    Lars__ReportRequest rq = LARS__REPORT_REQUEST__INIT;
+    Lars__HostInfo h = LARS__HOST_INFO__INIT;
+    const ProtobufCMessage *msgs[] = {&gr.base, &rs.base, &st.base, &gh.base, &ghr.base, &rq.base};
+    seed_t s;
 
-    rq.modid = 10;
-    rq.cmdid = -1;
-    put_u8(&s, 0);
-    put_msg(&s, &rq.base);
-    cb(s.b, s.n, arg);
+    gr.modid = 10;
+    gr.cmdid = -1;
+    route(&rs, hs, hp, 3, 1, 2);
+    report_status(&st, res, rp, 3);
+    gh.seq = 77;
+    gh.modid = 1;
+    gh.cmdid = 2;
+    h.ip = (int32_t)0xc0a801b1u;
+    h.port = 9000;
+    ghr.seq = 77;
+    ghr.modid = 1;
+    ghr.cmdid = 2;
+    ghr.host = &h;
+    rq.modid = 1;
+    rq.cmdid = 2;
+    rq.host = &h;
+    rq.retcode = 1;
+    rq.timecost_ms = 1000;
+    for (uint8_t mode = 0; mode < 6; mode++) {
+        s.n = 0;
+        put_u8(&s, mode);
+        put_msg(&s, msgs[mode]);
+        cb(s.b, s.n, arg);
+    }
+    /* a route into a buffer of 40 bytes: two of three hosts fit */
     s.n = 0;
-    put_u8(&s, 1);
+    put_u8(&s, 6);
+    put_u8(&s, 40);
+    put_u8(&s, 0);
     put_u32(&s, 1);
     put_u32(&s, 2);
     for (uint32_t i = 0; i < 3; i++) {
@@ -147,63 +174,11 @@ static void seeds_dns_route(seed_cb cb, void *arg)
         put_u32(&s, 9000 + i);
     }
     cb(s.b, s.n, arg);
-}
-
-static void seeds_reporter_report(seed_cb cb, void *arg)
-{
-    Lars__ReportStatusRequest r;
-    Lars__HostCallResult res[3], *p[3];
-    seed_t s = {0};
-
-    report_status(&r, res, p, 3);
-    put_u8(&s, 0);
-    put_msg(&s, &r.base);
-    cb(s.b, s.n, arg);
     s.n = 0;
-    put_u8(&s, 1);
+    put_u8(&s, 7);
     for (int i = 0; i < 4 + 2 * 17; i++)
         put_u32(&s, 0x01020304u * (uint32_t)i);
     cb(s.b, s.n, arg);
-}
-
-static void seeds_agent_wire(seed_cb cb, void *arg)
-{
-    Lars__GetHostRequest gh = LARS__GET_HOST_REQUEST__INIT;
-    Lars__ReportRequest rp = LARS__REPORT_REQUEST__INIT;
-    Lars__HostInfo h = LARS__HOST_INFO__INIT;
-    Lars__GetRouteRequest gr = LARS__GET_ROUTE_REQUEST__INIT;
-    seed_t s = {0};
-
-    gh.seq = 77;
-    gh.modid = 1;
-    gh.cmdid = 2;
-    put_u8(&s, 0);
-    put_msg(&s, &gh.base);
-    cb(s.b, s.n, arg);
-    h.ip = (int32_t)0xc0a801b1u;
-    h.port = 9000;
-    rp.modid = 1;
-    rp.cmdid = 2;
-    rp.host = &h;
-    rp.retcode = 1;
-    rp.timecost_ms = 1000;
-    s.n = 0;
-    put_u8(&s, 1);
-    put_msg(&s, &rp.base);
-    cb(s.b, s.n, arg);
-    gr.modid = 3;
-    gr.cmdid = 4;
-    s.n = 0;
-    put_u8(&s, 2);
-    put_msg(&s, &gr.base);
-    cb(s.b, s.n, arg);
-    for (uint8_t mode = 3; mode < 6; mode++) {
-        s.n = 0;
-        put_u8(&s, mode);
-        for (uint32_t i = 0; i < 8; i++)
-            put_u32(&s, i % 3 ? i : 0xfffffff0u + i);
-        cb(s.b, s.n, arg);
-    }
 }
 
 static void seeds_agent(seed_cb cb, void *arg)
@@ -309,13 +284,8 @@ void fuzz_seeds(const char *target, seed_cb cb, void *arg)
         const char *name;
         void (*fn)(seed_cb cb, void *arg);
     } all[] = {
-        {"frame", seeds_frame},
-        {"dns_route", seeds_dns_route},
-        {"reporter_report", seeds_reporter_report},
-        {"agent_wire", seeds_agent_wire},
-        {"agent", seeds_agent},
-        {"conf", seeds_conf},
-        {"liblars", seeds_liblars},
+        {"frame", seeds_frame}, {"wire", seeds_wire},       {"agent", seeds_agent},
+        {"conf", seeds_conf},   {"liblars", seeds_liblars},
     };
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)

@@ -1,6 +1,6 @@
 /*
  * A blocking lars-dns client for tests and the benchmark: frames over a
- * plain TCP socket, GetRouteRequest/Response through protobuf-c.
+ * plain TCP socket, GetRouteRequest/Response through proto/wire.h.
  */
 #ifndef LARS_HARNESS_DNS_CLIENT_H
 #define LARS_HARNESS_DNS_CLIENT_H
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proto/lars.pb-c.h"
+#include "proto/wire.h"
 
 #define DNS_CLIENT_MAX_HOSTS 64
 
@@ -87,14 +87,10 @@ static inline int dns_client_send_frame(int fd, int32_t msgid, int32_t len, cons
 
 static inline int dns_client_get_route(int fd, int32_t modid, int32_t cmdid)
 {
-    Lars__GetRouteRequest req = LARS__GET_ROUTE_REQUEST__INIT;
-    uint8_t body[32];
-    size_t n;
+    uint8_t body[WIRE_SMALL_MAX];
+    size_t n = wire_encode_get_route_req(body, &(wire_get_route_req_t){modid, cmdid});
 
-    req.modid = modid;
-    req.cmdid = cmdid;
-    n = lars__get_route_request__pack(&req, body);
-    return dns_client_send_frame(fd, LARS__MESSAGE_ID__ID_GetRouteRequest, (int32_t)n, body, n);
+    return dns_client_send_frame(fd, WIRE_ID_GET_ROUTE_REQUEST, (int32_t)n, body, n);
 }
 
 /* Reads exactly n bytes before the deadline: 0, -ETIMEDOUT, -ECONNRESET (EOF). */
@@ -130,7 +126,8 @@ static inline int dns_client_recv_route(int fd, int timeout_ms, dns_route_t *ret
     uint64_t deadline = dns_client_now_ms() + (uint64_t)timeout_ms;
     uint8_t hdr[8], *body;
     uint32_t id, len;
-    Lars__GetRouteResponse *resp;
+    wire_get_route_resp_t resp;
+    wire_host_t h;
     int err;
 
     err = dns_client_read_all(fd, hdr, 8, deadline);
@@ -138,7 +135,7 @@ static inline int dns_client_recv_route(int fd, int timeout_ms, dns_route_t *ret
         return err;
     id = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24;
     len = hdr[4] | hdr[5] << 8 | hdr[6] << 16 | (uint32_t)hdr[7] << 24;
-    if (id != LARS__MESSAGE_ID__ID_GetRouteResponse || len > (4u << 20))
+    if (id != WIRE_ID_GET_ROUTE_RESPONSE || len > (4u << 20))
         return -EBADMSG;
     body = malloc(len + 1);
     if (!body)
@@ -148,19 +145,20 @@ static inline int dns_client_recv_route(int fd, int timeout_ms, dns_route_t *ret
         free(body);
         return err;
     }
-    resp = lars__get_route_response__unpack(NULL, len, body);
-    free(body);
-    if (!resp)
-        return -EBADMSG;
-    ret->modid = resp->modid;
-    ret->cmdid = resp->cmdid;
+    err = wire_decode_get_route_resp(body, len, &resp);
+    if (err < 0) {
+        free(body);
+        return err;
+    }
+    ret->modid = resp.modid;
+    ret->cmdid = resp.cmdid;
     ret->n = 0;
-    for (size_t i = 0; i < resp->n_host && i < DNS_CLIENT_MAX_HOSTS; i++) {
-        ret->ip[i] = resp->host[i]->ip;
-        ret->port[i] = resp->host[i]->port;
+    while (ret->n < DNS_CLIENT_MAX_HOSTS && wire_get_route_resp_next(&resp, &h)) {
+        ret->ip[ret->n] = h.ip;
+        ret->port[ret->n] = h.port;
         ret->n++;
     }
-    lars__get_route_response__free_unpacked(resp, NULL);
+    free(body);
     return 0;
 }
 

@@ -47,6 +47,9 @@ struct harness {
     pthread_t reader;
     bool reader_started;
     int stop_pipe[2];
+    /* Held while taking datagrams off notify_fd, so that the reader and a
+     * thread draining after the child exited record them in order. */
+    pthread_mutex_t drain_lock;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     notification_t *notes;
@@ -163,6 +166,7 @@ static void notify_drain(harness_t *h)
     char buf[NOTIFY_MAX + 1];
     ssize_t n;
 
+    pthread_mutex_lock(&h->drain_lock);
     while ((n = recv(h->notify_fd, buf, NOTIFY_MAX, 0)) >= 0) {
         notification_t *v;
 
@@ -179,6 +183,7 @@ static void notify_drain(harness_t *h)
         pthread_cond_broadcast(&h->cond);
         pthread_mutex_unlock(&h->lock);
     }
+    pthread_mutex_unlock(&h->drain_lock);
 }
 
 static void *notify_reader(void *arg)
@@ -266,9 +271,9 @@ static bool wait_for(harness_t *h, bool (*done)(harness_t *h, const void *arg), 
         if (!h->reaped && waitpid(h->pid, &h->status, WNOHANG) == h->pid) {
             h->reaped = true;
             kill(-h->pid, SIGKILL);
-            /* Let the reader take what the child sent last. */
+            /* What the child sent last may still wait for the reader. */
             pthread_mutex_unlock(&h->lock);
-            usleep(100 * 1000);
+            notify_drain(h);
             pthread_mutex_lock(&h->lock);
         }
         exited = h->reaped;
@@ -557,6 +562,7 @@ harness_t *harness_start(const harness_opts_t *o)
     h->pid = -1;
     h->reaped = true;
     h->notify_fd = h->stop_pipe[0] = h->stop_pipe[1] = -1;
+    pthread_mutex_init(&h->drain_lock, NULL);
     pthread_mutex_init(&h->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -624,6 +630,9 @@ bool harness_exited(harness_t *h, int *ret_status)
     if (!h->reaped && waitpid(h->pid, &h->status, WNOHANG) == h->pid) {
         h->reaped = true;
         kill(-h->pid, SIGKILL); /* anything it left in its process group */
+        /* Its datagrams are all queued on notify_fd by now, but the reader
+         * thread may not have run yet: record them before saying "exited". */
+        notify_drain(h);
     }
     if (h->reaped && ret_status)
         *ret_status = h->status;
@@ -688,6 +697,7 @@ void harness_free(harness_t *h)
     free(h->notes);
     pthread_cond_destroy(&h->cond);
     pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->drain_lock);
     if (h->dir[0] && strncmp(h->dir, "/tmp/lars-harness-", 18) == 0 && !getenv("HARNESS_KEEP")) {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
         if (system(cmd) != 0)

@@ -74,7 +74,8 @@ const char *harness_notify_get(harness_t *h, size_t i, char *buf, size_t size);
 /* ------------------------------------------------------------ process -- */
 
 int harness_signal(harness_t *h, int sig);
-/* Whether the child has exited; fills *ret_status (waitpid status). */
+/* Whether the child has exited; fills *ret_status (waitpid status). Once it
+ * says so, every notification the child sent is recorded. */
 bool harness_exited(harness_t *h, int *ret_status);
 /* Waits up to timeout_ms for the child to exit by itself. */
 bool harness_wait_exit(harness_t *h, int timeout_ms, int *ret_status);

@@ -175,17 +175,21 @@ static const char *mariadbd_path(void)
 
 static int install_datadir(test_mariadb_t *db)
 {
-    char arg_datadir[200], log[200];
+    char arg_datadir[200], arg_tmpdir[200], log[200];
     char *argv[16];
     int argc = 0, status;
     pid_t pid;
 
     snprintf(arg_datadir, sizeof(arg_datadir), "--datadir=%s", db->datadir);
+    snprintf(arg_tmpdir, sizeof(arg_tmpdir), "--tmpdir=%s", db->dir);
     snprintf(log, sizeof(log), "%s/install.log", db->dir);
     argv[argc++] = "mariadb-install-db";
     argv[argc++] = "--no-defaults";
     argv[argc++] = "--auth-root-authentication-method=normal";
     argv[argc++] = arg_datadir;
+    /* Not /tmp: a starting mariadbd deletes every #sql* file in its tmpdir,
+     * so parallel installs there removed each other's temporary tables. */
+    argv[argc++] = arg_tmpdir;
     argv[argc++] = "--skip-test-db";
     argv[argc++] = "--skip-name-resolve";
     argv[argc++] = "--innodb-log-file-size=8M";
@@ -431,13 +435,6 @@ int test_mariadb_start(test_mariadb_t *db)
     random_hex(db->password, 32);
 
     r = install_datadir(db);
-    if (r < 0) {
-        /* Seen once on a loaded machine; one clean retry before giving up. */
-        char cmd[600];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", db->datadir);
-        if (system(cmd) == 0)
-            r = install_datadir(db);
-    }
     if (r < 0)
         goto fail;
     r = run_server(db, true);

@@ -1,6 +1,7 @@
 /*
- * Reconnect backoff: capped exponential delays with +-20 % jitter (SPEC
- * section 12). Used by the TCP client and by the daemons for MariaDB.
+ * Reconnect backoff: capped exponential delays with +-20 % jitter (100 ms
+ * doubling to 5 s for every reconnection of the daemons). Used by the TCP
+ * client and by the daemons for MariaDB.
  */
 #include <stdint.h>
 #include <time.h>

@@ -1,5 +1,5 @@
 /*
- * Reconnect delays (SPEC section 12): the base starts at min_ms, doubles after
+ * Reconnect delays: the base starts at min_ms, doubles after
  * each failure up to max_ms; every delay is the base +-20 % (uniform jitter),
  * so a fleet that lost the same server does not come back in lockstep.
  */

@@ -21,7 +21,8 @@ typedef struct rx_buf {
     size_t cap;
 } rx_buf_t;
 
-/* Big enough for one frame of a 4 MiB body (SPEC: max_frame = 4194304) with
+/* Big enough for one frame of a 4 MiB body (max_frame at most 4194304,
+ * docs/protocol.md, Body limits) with
  * its header, which a 4 MiB buffer is not. */
 #define RX_BUF_MAX (8u << 20)
 

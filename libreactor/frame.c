@@ -1,6 +1,6 @@
 /*
- * Frame parsing (SPEC §2): int32 msgid, int32 msglen, both little-endian,
- * then msglen body bytes. Hot path: no allocation, no copy; the frame's body
+ * Frame parsing (docs/protocol.md, Frames): int32 msgid, int32 msglen, both
+ * little-endian, then msglen body bytes. Hot path: no allocation, no copy; the frame's body
  * points into the caller's buffer.
  */
 #include <errno.h>

@@ -459,16 +459,22 @@ out:
     return NULL;
 }
 
-int rx_udp_server_start(rx_udp_server_t *srv)
+/* Registers fd for reading once; the server's and the client's start. */
+static int udp_register(rx_loop_t *loop, int fd, rx_io_cb cb, void *arg, bool *registered)
 {
     int err;
 
-    if (srv->registered)
+    if (*registered)
         return -EALREADY;
-    err = rx_io_add(srv->cfg.loop, srv->fd, RX_READ, udp_server_on_io, srv);
+    err = rx_io_add(loop, fd, RX_READ, cb, arg);
     if (err == 0)
-        srv->registered = true;
+        *registered = true;
     return err;
+}
+
+int rx_udp_server_start(rx_udp_server_t *srv)
+{
+    return udp_register(srv->cfg.loop, srv->fd, udp_server_on_io, srv, &srv->registered);
 }
 
 void rx_udp_server_free(rx_udp_server_t *srv)
@@ -634,14 +640,7 @@ out:
 
 int rx_udp_client_start(rx_udp_client_t *cli)
 {
-    int err;
-
-    if (cli->registered)
-        return -EALREADY;
-    err = rx_io_add(cli->cfg.loop, cli->fd, RX_READ, udp_client_on_io, cli);
-    if (err == 0)
-        cli->registered = true;
-    return err;
+    return udp_register(cli->cfg.loop, cli->fd, udp_client_on_io, cli, &cli->registered);
 }
 
 int rx_udp_client_send(rx_udp_client_t *cli, int32_t msgid, const void *body, uint32_t len)

@@ -66,9 +66,9 @@ install-conf:
 	install -d $(DESTDIR)$(SYSCONFDIR)/lars
 	install -m 644 $(wildcard conf/*.conf) $(DESTDIR)$(SYSCONFDIR)/lars/
 
-install-sql:
+install-sql: $(SQL_TABLES)
 	install -d $(DESTDIR)$(DATADIR)/lars/sql
-	install -m 644 sql/*.sql sql/README.md $(DESTDIR)$(DATADIR)/lars/sql/
+	install -m 644 sql/*.sql $(SQL_TABLES) sql/README.md $(DESTDIR)$(DATADIR)/lars/sql/
 
 # Example drop-ins (IPAddressAllow=/IPAddressDeny=), documentation only: an
 # operator copies one to /etc/systemd/system/UNIT.d/ and edits it.

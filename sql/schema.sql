@@ -1,10 +1,10 @@
 -- Lars database schema: creates database `lars` and its tables.
 --   mariadb < sql/schema.sql
 -- Idempotent: safe to apply again to an existing installation. For another
--- database name, create it yourself and apply sql/tables.sql (same tables,
--- no USE):   mariadb -e 'CREATE DATABASE IF NOT EXISTS other'
---            mariadb other < sql/tables.sql
--- Keep the table definitions below identical to sql/tables.sql.
+-- database name, create it yourself and apply tables.sql, which `make` derives
+-- from this file without the two lines below (installed next to it):
+--            mariadb -e 'CREATE DATABASE IF NOT EXISTS other'
+--            mariadb other < /usr/share/lars/sql/tables.sql
 
 CREATE DATABASE IF NOT EXISTS lars CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;
 USE lars;

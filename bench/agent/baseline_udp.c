@@ -13,10 +13,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemons/agent/wire.h"
 #include "libreactor/reactor.h"
+#include "proto/wire.h"
 
-static const lb_host_t fixed_host = {(int32_t)0x0A000001, 9000};
+static const wire_host_t fixed_host = {(int32_t)0x0A000001, 9000};
 
 static void *serve(void *arg)
 {
@@ -37,11 +37,15 @@ static void *serve(void *arg)
             wire_get_host_req_t req;
             if (wire_decode_get_host_req(f.body, f.len, &req) < 0)
                 continue;
-            len = wire_encode_get_host_resp(out + RX_FRAME_HDR, req.seq, req.modid, req.cmdid, 0,
-                                            &fixed_host);
+            wire_get_host_resp_t resp = {.seq = req.seq,
+                                         .modid = req.modid,
+                                         .cmdid = req.cmdid,
+                                         .has_host = true,
+                                         .host = fixed_host};
+            len = wire_encode_get_host_resp(out + RX_FRAME_HDR, &resp);
             id = WIRE_ID_GET_HOST_RESPONSE;
         } else if (f.msgid == WIRE_ID_API_GET_ROUTE_REQUEST) {
-            wire_pair_t req;
+            wire_get_route_req_t req;
             if (wire_decode_get_route_req(f.body, f.len, &req) < 0)
                 continue;
             len = wire_encode_get_route_resp(out + RX_FRAME_HDR, sizeof(out) - RX_FRAME_HDR,

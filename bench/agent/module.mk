@@ -7,10 +7,10 @@ $(BUILD)/bench/bench_agent: $(OBJ)/bench/agent/bench_agent.o $$(TEST_ARCHIVES)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(TEST_ARCHIVES) -Wl,--end-group $(PKG_LIBS) -lm
 
-$(BUILD)/bench/baseline_udp: $(OBJ)/bench/agent/baseline_udp.o $(LIB)/libagent.a \
+$(BUILD)/bench/baseline_udp: $(OBJ)/bench/agent/baseline_udp.o $(LIB)/liblarswire.a \
 		$(LIB)/libreactor.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB)/libagent.a $(LIB)/libreactor.a
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB)/liblarswire.a $(LIB)/libreactor.a
 
 check-build: $(AGENT_BENCH)
 

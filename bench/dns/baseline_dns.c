@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "bench/dns/baseline_dns.h"
-#include "proto/lars.pb-c.h"
+#include "proto/wire.h"
 
 #define HDR        8
 #define MAX_EVENTS 64
@@ -68,46 +68,35 @@ static uint32_t get_u32(const uint8_t *p)
 static int encode(frame_t *f, int32_t modid, int32_t cmdid, const int32_t *ips,
                   const int32_t *ports, size_t n)
 {
-    Lars__GetRouteResponse rsp = LARS__GET_ROUTE_RESPONSE__INIT;
-    Lars__HostInfo his[BASELINE_DNS_MAX_HOSTS], *hp[BASELINE_DNS_MAX_HOSTS];
-    size_t len;
+    wire_host_t hosts[BASELINE_DNS_MAX_HOSTS];
+    size_t len, written;
 
-    rsp.modid = modid;
-    rsp.cmdid = cmdid;
-    for (size_t i = 0; i < n; i++) {
-        lars__host_info__init(&his[i]);
-        his[i].ip = ips[i];
-        his[i].port = ports[i];
-        hp[i] = &his[i];
-    }
-    rsp.n_host = n;
-    rsp.host = hp;
-    len = lars__get_route_response__get_packed_size(&rsp);
+    for (size_t i = 0; i < n; i++)
+        hosts[i] = (wire_host_t){ips[i], ports[i]};
+    len = wire_get_route_resp_size(modid, cmdid, hosts, n);
     f->p = malloc(HDR + len);
     if (!f->p)
         return -ENOMEM;
-    put_u32(f->p, LARS__MESSAGE_ID__ID_GetRouteResponse);
+    put_u32(f->p, WIRE_ID_GET_ROUTE_RESPONSE);
     put_u32(f->p + 4, (uint32_t)len);
-    lars__get_route_response__pack(&rsp, f->p + HDR);
+    wire_encode_get_route_resp(f->p + HDR, len, modid, cmdid, hosts, n, &written);
     f->len = (uint32_t)(HDR + len);
     return 0;
 }
 
 static const frame_t *lookup(const baseline_dns_t *b, const uint8_t *body, uint32_t len)
 {
-    Lars__GetRouteRequest *req = lars__get_route_request__unpack(NULL, len, body);
-    const frame_t *f = &b->empty;
+    wire_get_route_req_t req;
 
-    if (!req)
+    if (wire_decode_get_route_req(body, len, &req) < 0)
         return NULL;
-    if (req->modid >= 0 && req->modid <= b->modid_max && req->cmdid >= 0 &&
-        req->cmdid < b->cmdid_span) {
-        const frame_t *g = &b->frames[(size_t)req->modid * (size_t)b->cmdid_span + req->cmdid];
+    if (req.modid >= 0 && req.modid <= b->modid_max && req.cmdid >= 0 &&
+        req.cmdid < b->cmdid_span) {
+        const frame_t *g = &b->frames[(size_t)req.modid * (size_t)b->cmdid_span + req.cmdid];
         if (g->p)
-            f = g;
+            return g;
     }
-    lars__get_route_request__free_unpacked(req, NULL);
-    return f;
+    return &b->empty;
 }
 
 typedef struct conn {

@@ -25,9 +25,9 @@
 #include <unistd.h>
 
 #include "libreactor/reactor.h"
-#include "proto/lars.pb-c.h"
 #include "harness/harness.h"
 #include "harness/mariadb.h"
+#include "proto/wire.h"
 
 #define PAIRS        100
 #define HOSTS        100 /* PAIRS x HOSTS = 10,000 keys */
@@ -79,26 +79,13 @@ static void send_all(int fd, const uint8_t *p, size_t n)
 /* One frame: a pair's report with HOSTS results of value v. */
 static size_t build_report(uint8_t *buf, int32_t modid, int nhosts, uint32_t v)
 {
-    Lars__ReportStatusRequest req = LARS__REPORT_STATUS_REQUEST__INIT;
-    Lars__HostCallResult items[HOSTS], *ptrs[HOSTS];
+    wire_call_result_t items[HOSTS];
+    size_t len;
 
-    for (int i = 0; i < nhosts; i++) {
-        lars__host_call_result__init(&items[i]);
-        items[i].ip = 167772160 + i;
-        items[i].port = 8000;
-        items[i].succ = v;
-        items[i].err = v % 7;
-        items[i].overload = v % 2;
-        ptrs[i] = &items[i];
-    }
-    req.modid = modid;
-    req.cmdid = 1;
-    req.caller = 1;
-    req.ts = v;
-    req.n_results = (size_t)nhosts;
-    req.results = ptrs;
-    size_t len = lars__report_status_request__pack(&req, buf + RX_FRAME_HDR);
-    rx_frame_put_header(buf, LARS__MESSAGE_ID__ID_ReportStatusRequest, (uint32_t)len);
+    for (int i = 0; i < nhosts; i++)
+        items[i] = (wire_call_result_t){167772160 + i, 8000, v, v % 7, v % 2};
+    len = wire_encode_report_status(buf + RX_FRAME_HDR, modid, 1, 1, items, (size_t)nhosts, v);
+    rx_frame_put_header(buf, WIRE_ID_REPORT_STATUS_REQUEST, (uint32_t)len);
     return RX_FRAME_HDR + len;
 }
 

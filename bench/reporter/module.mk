@@ -3,7 +3,7 @@
 BENCH_REPORTER := $(BUILD)/bench/bench_reporter
 
 BENCH_REPORTER_LIBS := $(LIB)/libharness.a $(LIB)/liblarscommon.a $(LIB)/libreactor.a \
-	$(LIB)/liblarsproto.a
+	$(LIB)/liblarswire.a
 
 $(BENCH_REPORTER): $(OBJ)/bench/reporter/bench_reporter.o $(BENCH_REPORTER_LIBS)
 	@mkdir -p $(@D)

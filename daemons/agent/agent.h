@@ -1,7 +1,7 @@
 /*
- * lars-agent internals (SPEC §6): three UDP shard loops that own the route
- * caches, one loop with the lars-dns client, one with the lars-reporter
- * client. Threads talk only through rx_loop_post():
+ * lars-agent internals (docs/balancing.md, Shards): three UDP shard loops
+ * that own the route caches, one loop with the lars-dns client, one with the
+ * lars-reporter client. Threads talk only through rx_loop_post():
  *
  *   shard    -> dns loop:   pull requests (the pair packed in the task arg)
  *   dns loop -> shard:      routes (agent_route_msg_t), "dns reconnected"

@@ -1,5 +1,6 @@
 /*
- * The agent's load balancer for one (modid, cmdid) pair (SPEC §6, §12).
+ * The agent's load balancer for one (modid, cmdid) pair, as
+ * docs/balancing.md describes it.
  *
  * A pure state machine: no I/O, no threads, no global state, no clock reads.
  * Every operation that needs the time takes `now`, a monotonic time in
@@ -38,6 +39,7 @@
 #include <stdint.h>
 
 #include "libreactor/map.h"
+#include "proto/wire.h"
 
 /* The protocol's LarsRetCode values. */
 enum {
@@ -99,19 +101,12 @@ typedef struct lb_config {
         .negative_ttl_ms = 60000,                                                                  \
     })
 
-typedef struct lb_host {
-    int32_t ip; /* IPv4 as the protocol carries it (host-order number as int32) */
-    int32_t port;
-} lb_host_t;
+/* A host as the protocol carries it (HostInfo: IPv4 number as int32). */
+typedef wire_host_t lb_host_t;
 
-/* One host's line of a ReportStatusRequest. */
-typedef struct lb_call_result {
-    int32_t ip;
-    int32_t port;
-    uint32_t succ; /* rsucc */
-    uint32_t err;  /* rerr */
-    bool overload;
-} lb_call_result_t;
+/* One host's line of a ReportStatusRequest (HostCallResult: succ and err
+ * are the host's rsucc and rerr). */
+typedef wire_call_result_t lb_call_result_t;
 
 typedef enum lb_event_kind {
     LB_EV_OVERLOAD,     /* idle -> overloaded */
@@ -193,8 +188,8 @@ bool lb_is_pulling(const lb_balancer_t *b);
 size_t lb_host_count(const lb_balancer_t *b);
 size_t lb_overload_count(const lb_balancer_t *b);
 
-/* Chooses one host (SPEC §6 get_host steps 2-6). Returns LB_RET_SUCC with
- * *ret_host set, LB_RET_OVERLOAD or LB_RET_NOEXIST. *ret_pull is set when the
+/* Chooses one host (docs/balancing.md, get_host, steps 2-6). Returns
+ * LB_RET_SUCC with *ret_host set, LB_RET_OVERLOAD or LB_RET_NOEXIST. *ret_pull is set when the
  * caller must request the route now; the balancer is then PULLING and does
  * not ask again until lb_update_route() or lb_on_dns_reconnect().
  * Allocates nothing. */

@@ -18,9 +18,8 @@
 #include <string.h>
 
 #include "daemons/agent/agent.h"
-#include "daemons/agent/wire.h"
 #include "daemons/common/log.h"
-#include "proto/lars.pb-c.h"
+#include "proto/wire.h"
 
 #define DNS_BACKLOG_RETRY_MS 20
 
@@ -33,8 +32,9 @@ typedef struct dns_pairs_msg {
 /* 0, or -ENOBUFS when the output queue is full. */
 static int send_request(agent_dns_t *d, uint64_t key)
 {
+    wire_get_route_req_t req = {agent_key_modid(key), agent_key_cmdid(key)};
     uint8_t body[WIRE_SMALL_MAX];
-    size_t len = wire_encode_get_route_req(body, agent_key_modid(key), agent_key_cmdid(key));
+    size_t len = wire_encode_get_route_req(body, &req);
     int r;
 
     r = rx_tcp_client_send(d->cli, WIRE_ID_GET_ROUTE_REQUEST, body, (uint32_t)len);
@@ -155,38 +155,36 @@ void agent_dns_post_pairs(agent_dns_t *d, uint64_t *keys, size_t n)
 static void on_route(const rx_msg_t *msg, void *arg)
 {
     agent_dns_t *d = arg;
-    Lars__GetRouteResponse *resp;
+    wire_get_route_resp_t resp;
     lb_host_t *hosts = NULL;
     agent_shard_t *sh;
+    size_t n = 0;
     int r;
 
-    resp = lars__get_route_response__unpack(NULL, msg->len, msg->body);
-    if (!resp) {
+    if (wire_decode_get_route_resp(msg->body, msg->len, &resp) < 0) {
         agent_inc(d->bad_responses);
         lars_log_rl(LOG_WARNING, "undecodable GetRouteResponse from lars-dns (%u bytes)", msg->len);
         return;
     }
     agent_inc(d->responses);
-    if (resp->n_host) {
-        hosts = malloc(resp->n_host * sizeof(*hosts));
+    if (resp.nhosts) {
+        hosts = malloc(resp.nhosts * sizeof(*hosts));
         if (!hosts) {
-            lars_log_pair(LOG_ERR, resp->modid, resp->cmdid, "out of memory for the route of %d/%d",
-                          resp->modid, resp->cmdid);
-            goto out;
+            lars_log_pair(LOG_ERR, resp.modid, resp.cmdid, "out of memory for the route of %d/%d",
+                          resp.modid, resp.cmdid);
+            return;
         }
     }
-    for (size_t i = 0; i < resp->n_host; i++)
-        hosts[i] = (lb_host_t){resp->host[i]->ip, resp->host[i]->port};
-    sh = &d->agent->shards[agent_shard_of(resp->modid, resp->cmdid)];
-    r = agent_shard_post_route(sh, resp->modid, resp->cmdid, hosts, resp->n_host);
+    while (n < resp.nhosts && wire_get_route_resp_next(&resp, &hosts[n]))
+        n++;
+    sh = &d->agent->shards[agent_shard_of(resp.modid, resp.cmdid)];
+    r = agent_shard_post_route(sh, resp.modid, resp.cmdid, hosts, n);
     if (r == -EAGAIN)
         agent_inc(d->posts_dropped);
     else if (r == -ENOMEM)
-        lars_log_pair(LOG_ERR, resp->modid, resp->cmdid, "out of memory for the route of %d/%d",
-                      resp->modid, resp->cmdid);
+        lars_log_pair(LOG_ERR, resp.modid, resp.cmdid, "out of memory for the route of %d/%d",
+                      resp.modid, resp.cmdid);
     free(hosts);
-out:
-    lars__get_route_response__free_unpacked(resp, NULL);
 }
 
 static void on_connect(rx_tcp_client_t *cli, void *arg)

@@ -6,13 +6,14 @@ AGENT_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(AGENT_SRCS))
 
 $(LIB)/libagent.a: $(AGENT_OBJS)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 TEST_ARCHIVES := $(LIB)/libagent.a $(TEST_ARCHIVES)
 
 ifneq ($(wildcard daemons/agent/main.c),)
 $(BIN)/lars-agent: $(OBJ)/daemons/agent/main.o $(LIB)/libagent.a $(LIB)/liblarscommon.a \
-		$(LIB)/libreactor.a $(LIB)/liblarsproto.a
+		$(LIB)/libreactor.a $(LIB)/liblarswire.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(PKG_LIBS) -lm
 

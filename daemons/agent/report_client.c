@@ -4,7 +4,8 @@
  * caller = this host and ts = the unix time at sending.
  *
  * While lars-reporter is unreachable (or the output queue is full) the
- * newest snapshot of each pair waits in `pending` (SPEC §6); on reconnect
+ * newest snapshot of each pair waits in `pending` (docs/balancing.md,
+ * Statistics to lars-reporter); on reconnect
  * they go out in arrival order. Once something is pending, new snapshots
  * queue behind it, so an older snapshot never overtakes a newer one.
  * The connection is made when the first snapshot arrives (an agent with
@@ -18,14 +19,14 @@
 #include <time.h>
 
 #include "daemons/agent/agent.h"
-#include "daemons/agent/wire.h"
 #include "daemons/common/log.h"
 #include "libreactor/map.h"
+#include "proto/wire.h"
 
 #define REP_RETRY_MS 200
 #define REP_BODY_MAX RX_FRAME_MAX_DEFAULT
 /* Results per frame so that a body stays below REP_BODY_MAX. */
-#define REP_CHUNK ((REP_BODY_MAX - wire_report_status_size(0)) / 40)
+#define REP_CHUNK ((REP_BODY_MAX - wire_report_status_size(0)) / WIRE_CALL_RESULT_MAX)
 
 typedef struct rep_snapshot {
     agent_reporter_t *r;

@@ -36,8 +36,8 @@ lb_balancer_t *route_cache_find(route_cache_t *cache, int32_t modid, int32_t cmd
 int route_cache_get(route_cache_t *cache, int32_t modid, int32_t cmdid, uint64_t now,
                     lb_balancer_t **ret_b, bool *ret_created);
 
-/* get_host (SPEC §6 steps 1-6): an unknown pair is created, *ret_pull set
- * and LB_RET_NOEXIST returned; a pair that cannot be created answers
+/* get_host (docs/balancing.md, get_host, steps 1-6): an unknown pair is
+ * created, *ret_pull set and LB_RET_NOEXIST returned; a pair that cannot be created answers
  * LB_RET_NOEXIST without a pull. */
 int route_cache_get_host(route_cache_t *cache, int32_t modid, int32_t cmdid, uint64_t now,
                          lb_host_t *ret_host, bool *ret_pull);

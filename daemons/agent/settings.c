@@ -1,6 +1,7 @@
 /*
- * lars-agent config keys (SPEC §10) and what is derived from them: the
- * balancer settings and the caller IP reported to lars-reporter.
+ * lars-agent config keys (docs/configuration.md, lars-agent) and what is
+ * derived from them: the balancer settings and the caller IP reported to
+ * lars-reporter.
  */
 #include <arpa/inet.h>
 #include <errno.h>

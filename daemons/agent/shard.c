@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "daemons/agent/agent.h"
-#include "daemons/agent/wire.h"
 #include "daemons/common/log.h"
+#include "proto/wire.h"
 
 #define SHARD_TICK_MS 1000
 /* Requests are a few dozen bytes; anything above this is dropped as bad. */
@@ -34,7 +34,7 @@ typedef struct shard_forward {
     union {
         wire_get_host_req_t get_host;
         wire_report_req_t report;
-        wire_pair_t pair;
+        wire_get_route_req_t pair;
     } u;
 } shard_forward_t;
 
@@ -76,24 +76,23 @@ static void log_undecodable(agent_shard_t *sh, const rx_msg_t *msg)
 static size_t answer_get_host(agent_shard_t *sh, const wire_get_host_req_t *req,
                               uint8_t out[WIRE_SMALL_MAX])
 {
-    lb_host_t host;
+    wire_get_host_resp_t resp = {.seq = req->seq, .modid = req->modid, .cmdid = req->cmdid};
     bool want_pull = false;
-    int rc;
 
     agent_inc(sh->c.get_host);
-    rc = route_cache_get_host(sh->cache, req->modid, req->cmdid, rx_loop_now(sh->loop), &host,
-                              &want_pull);
+    resp.retcode = route_cache_get_host(sh->cache, req->modid, req->cmdid, rx_loop_now(sh->loop),
+                                        &resp.host, &want_pull);
+    resp.has_host = resp.retcode == LB_RET_SUCC;
     if (want_pull)
         pull(sh, req->modid, req->cmdid);
-    return wire_encode_get_host_resp(out, req->seq, req->modid, req->cmdid, rc,
-                                     rc == LB_RET_SUCC ? &host : NULL);
+    return wire_encode_get_host_resp(out, &resp);
 }
 
 static void do_report(agent_shard_t *sh, const wire_report_req_t *req)
 {
     agent_inc(sh->c.reports);
-    (void)route_cache_report(sh->cache, req->modid, req->cmdid, rx_loop_now(sh->loop), req->ip,
-                             req->port, req->retcode, req->timecost_ms);
+    (void)route_cache_report(sh->cache, req->modid, req->cmdid, rx_loop_now(sh->loop), req->host.ip,
+                             req->host.port, req->retcode, req->timecost_ms);
 }
 
 static bool truncation_logged(agent_shard_t *sh, uint64_t key)
@@ -114,7 +113,7 @@ static bool truncation_logged(agent_shard_t *sh, uint64_t key)
 }
 
 /* Encodes the reply into sh->reply_buf; returns its length. */
-static size_t answer_get_route(agent_shard_t *sh, const wire_pair_t *req)
+static size_t answer_get_route(agent_shard_t *sh, const wire_get_route_req_t *req)
 {
     bool want_pull = false;
     size_t total, have, written, len;
@@ -226,7 +225,7 @@ static void on_report(const rx_msg_t *msg, void *arg)
 static void on_get_route(const rx_msg_t *msg, void *arg)
 {
     agent_shard_t *sh = arg, *owner;
-    wire_pair_t req;
+    wire_get_route_req_t req;
     size_t len;
 
     if (wire_decode_get_route_req(msg->body, msg->len, &req) < 0) {

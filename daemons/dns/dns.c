@@ -23,8 +23,7 @@
 
 #include "daemons/common/log.h"
 #include "daemons/dns/internal.h"
-#include "daemons/dns/proto.h"
-#include "proto/lars.pb-c.h"
+#include "proto/wire.h"
 
 typedef struct dns_swap {
     dns_t *dns;
@@ -43,15 +42,15 @@ typedef struct dns_swap {
 static size_t hosts_that_fit(const dns_t *d, int32_t modid, int32_t cmdid, const route_host_t *h,
                              size_t n, size_t *ret_size)
 {
-    size_t size = dns_route_response_size(modid, cmdid, h, n);
+    size_t size = wire_get_route_resp_size(modid, cmdid, h, n);
 
     if (size <= d->max_frame) {
         *ret_size = size;
         return n;
     }
-    size = dns_route_response_size(modid, cmdid, NULL, 0);
+    size = wire_get_route_resp_size(modid, cmdid, NULL, 0);
     for (size_t i = 0; i < n; i++) {
-        size_t one = dns_route_response_size(0, 0, &h[i], 1);
+        size_t one = wire_get_route_resp_size(0, 0, &h[i], 1);
         if (size + one > d->max_frame) {
             *ret_size = size;
             return i;
@@ -90,18 +89,18 @@ static void reply_route(dns_t *d, rx_conn_t *conn, const route_table_t *t, int32
                         int32_t cmdid)
 {
     const route_host_t *h;
-    size_t n, size;
+    size_t n, size, written;
     uint8_t *p;
     int err;
 
     route_of(t, modid, cmdid, &h, &n);
     n = fit_route(d, modid, cmdid, h, n, &size);
-    p = rx_conn_frame_begin(conn, LARS__MESSAGE_ID__ID_GetRouteResponse, (uint32_t)size, &err);
+    p = rx_conn_frame_begin(conn, WIRE_ID_GET_ROUTE_RESPONSE, (uint32_t)size, &err);
     if (!p) {
         atomic_fetch_add_explicit(&d->c.send_failures, 1, memory_order_relaxed);
         return;
     }
-    dns_route_response_write(p, modid, cmdid, h, n);
+    wire_encode_get_route_resp(p, size, modid, cmdid, h, n, &written);
     rx_conn_frame_commit(conn);
 }
 
@@ -117,10 +116,10 @@ static void on_get_route(const rx_msg_t *msg, void *arg)
     dns_worker_t *w = &d->w[rx_loop_index(msg->loop)];
     rx_conn_t *conn = rx_msg_conn(msg);
     dns_conn_t *c = rx_conn_data(conn);
-    int32_t modid, cmdid;
+    wire_get_route_req_t req;
     int r;
 
-    if (dns_route_request_decode(msg->body, msg->len, &modid, &cmdid) < 0) {
+    if (wire_decode_get_route_req(msg->body, msg->len, &req) < 0) {
         /* Not a Lars agent, or a broken one: its other frames cannot be
          * trusted either, and closing drops its subscriptions. */
         char peer[RX_ADDR_STRLEN];
@@ -131,10 +130,11 @@ static void on_get_route(const rx_msg_t *msg, void *arg)
         return;
     }
     atomic_fetch_add_explicit(&d->c.requests, 1, memory_order_relaxed);
-    reply_route(d, conn, atomic_load_explicit(&d->current, memory_order_acquire), modid, cmdid);
-    r = dns_subs_add(w->subs, &c->sub, modid, cmdid);
+    reply_route(d, conn, atomic_load_explicit(&d->current, memory_order_acquire), req.modid,
+                req.cmdid);
+    r = dns_subs_add(w->subs, &c->sub, req.modid, req.cmdid);
     if (r < 0)
-        lars_log_rl(LOG_ERR, "cannot subscribe to %d/%d: out of memory", modid, cmdid);
+        lars_log_rl(LOG_ERR, "cannot subscribe to %d/%d: out of memory", req.modid, req.cmdid);
     else if (r > 0)
         worker_update_counts(w);
 }
@@ -206,7 +206,7 @@ static int push_encode(push_ctx_t *x)
 {
     dns_worker_t *w = x->w;
     const route_host_t *h;
-    size_t n;
+    size_t n, written;
 
     route_of(x->t, x->modid, x->cmdid, &h, &n);
     n = fit_route(w->dns, x->modid, x->cmdid, h, n, &x->len);
@@ -218,7 +218,7 @@ static int push_encode(push_ctx_t *x)
         w->scratch = p;
         w->scratch_cap = cap;
     }
-    dns_route_response_write(w->scratch, x->modid, x->cmdid, h, n);
+    wire_encode_get_route_resp(w->scratch, x->len, x->modid, x->cmdid, h, n, &written);
     x->encoded = true;
     return 0;
 }
@@ -233,8 +233,7 @@ static void push_one(void *owner, void *arg)
         lars_log_rl(LOG_ERR, "out of memory encoding a push of %d/%d", x->modid, x->cmdid);
         return;
     }
-    if (rx_conn_send(c->conn, LARS__MESSAGE_ID__ID_GetRouteResponse, x->w->scratch,
-                     (uint32_t)x->len) < 0)
+    if (rx_conn_send(c->conn, WIRE_ID_GET_ROUTE_RESPONSE, x->w->scratch, (uint32_t)x->len) < 0)
         atomic_fetch_add_explicit(&d->c.send_failures, 1, memory_order_relaxed);
     else
         atomic_fetch_add_explicit(&d->c.pushes, 1, memory_order_relaxed);
@@ -403,7 +402,7 @@ int dns_new(const dns_settings_t *s, rx_loop_t *main_loop, int listen_fd, dns_ev
         goto out_free;
     }
     d->dbloop = rx_pool_loop(d->dbpool, 0);
-    err = rx_router_add(d->router, LARS__MESSAGE_ID__ID_GetRouteRequest, on_get_route, d);
+    err = rx_router_add(d->router, WIRE_ID_GET_ROUTE_REQUEST, on_get_route, d);
     if (err < 0)
         goto out_free;
     err = server_new(d);

@@ -1,5 +1,6 @@
 /*
- * lars-dns: the route service (SPEC sections 4 and 10).
+ * lars-dns: the route service (docs/protocol.md, Subscriptions and pushes;
+ * docs/database.md, How lars-dns reads; docs/configuration.md, lars-dns).
  *
  * Threads. The caller's main loop accepts connections (rx_tcp_server) and
  * hands them to `threads` worker loops (rx_pool "dns-worker"), which decode

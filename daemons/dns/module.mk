@@ -5,13 +5,14 @@ DNS_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(DNS_SRCS))
 
 $(LIB)/libdns.a: $(DNS_OBJS)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 TEST_ARCHIVES := $(LIB)/libdns.a $(TEST_ARCHIVES)
 
 ifneq ($(wildcard daemons/dns/main.c),)
 $(BIN)/lars-dns: $(OBJ)/daemons/dns/main.o $(LIB)/libdns.a $(LIB)/liblarscommon.a \
-		$(LIB)/libreactor.a $(LIB)/liblarsproto.a
+		$(LIB)/libreactor.a $(LIB)/liblarswire.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 

@@ -22,11 +22,11 @@
 #include <stdint.h>
 
 #include "libreactor/siphash.h"
+#include "proto/wire.h"
 
-typedef struct route_host {
-    int32_t ip; /* INET_ATON value as int32 (two's complement) */
-    int32_t port;
-} route_host_t;
+/* A route's host as the protocol carries it (HostInfo: INET_ATON value as
+ * int32, two's complement), so replies are encoded from the table as is. */
+typedef wire_host_t route_host_t;
 
 typedef struct route_pair {
     int32_t modid;

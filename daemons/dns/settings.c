@@ -1,6 +1,6 @@
 /*
- * lars-dns config keys (SPEC section 10) and the copy of the settings that
- * lars-dns keeps, so the loaded config can be freed or replaced on SIGHUP.
+ * lars-dns config keys (docs/configuration.md, lars-dns) and the copy of the
+ * settings that lars-dns keeps, so the loaded config can be freed or replaced on SIGHUP.
  */
 #include <errno.h>
 #include <stdlib.h>

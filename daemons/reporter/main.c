@@ -3,7 +3,7 @@
  * It collects per-node call statistics from agents (TCP 7779,
  * ID_ReportStatusRequest) into MariaDB ServerCallStatus. The network loops and writer threads live
  * in rp_reporter_t; SIGHUP applies batch_rows and batch_ms; on SIGTERM what the connections hold is
- * read and every pending row flushed before exit (SPEC 12).
+ * read and every pending row flushed before exit (docs/operations.md, Stopping).
  */
 #include <errno.h>
 #include <stdatomic.h>

@@ -6,10 +6,11 @@ REPORTER_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(REPORTER_SRCS))
 
 $(LIB)/libreporter.a: $(REPORTER_OBJS)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BIN)/lars-reporter: $(OBJ)/daemons/reporter/main.o $(LIB)/libreporter.a $(LIB)/liblarscommon.a \
-		$(LIB)/libreactor.a $(LIB)/liblarsproto.a
+		$(LIB)/libreactor.a $(LIB)/liblarswire.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "daemons/common/log.h"
-#include "daemons/reporter/report.h"
 #include "daemons/reporter/ring.h"
 #include "daemons/reporter/writer.h"
+#include "proto/wire.h"
 
 #define KEY_INT(name, field, def, lo, hi, text)                                                    \
     {                                                                                              \
@@ -68,11 +68,12 @@ struct rp_reporter {
 static void on_report(const rx_msg_t *msg, void *arg)
 {
     rp_reporter_t *rp = arg;
-    rp_report_t rep;
+    wire_report_status_t rep;
+    wire_call_result_t res;
     rp_row_t rows[PUT_CHUNK];
     size_t n = 0, total = 0, dropped = 0;
 
-    if (rp_report_parse(msg->body, msg->len, &rep) < 0) {
+    if (wire_decode_report_status(msg->body, msg->len, &rep) < 0) {
         char peer[RX_ADDR_STRLEN];
         atomic_fetch_add_explicit(&rp->bad_bodies, 1, memory_order_relaxed);
         lars_log_rl(LOG_WARNING,
@@ -80,12 +81,23 @@ static void on_report(const rx_msg_t *msg, void *arg)
                     msg->len, rx_addr_format(msg->from.addr, peer, sizeof(peer)));
         return;
     }
-    /* SPEC 12: a report without ts is stamped with the receive time. */
+    /* A report without ts is stamped with the receive time (docs/database.md,
+     * ServerCallStatus). */
     uint32_t ts = rep.ts ? rep.ts : (uint32_t)time(NULL);
     rp_writer_t *w = rp->writers[rp_ring_lookup(rp->ring, rep.modid, rep.cmdid)];
 
-    while (rp_report_next(&rep, &rows[n])) {
-        rows[n].ts = ts;
+    while (wire_report_status_next(&rep, &res)) {
+        rows[n] = (rp_row_t){
+            .modid = rep.modid,
+            .cmdid = rep.cmdid,
+            .ip = res.ip,
+            .port = res.port,
+            .caller = rep.caller,
+            .succ = res.succ,
+            .err = res.err,
+            .ts = ts,
+            .overload = res.overload,
+        };
         if (++n == PUT_CHUNK) {
             dropped += rp_writer_put(w, rows, n);
             total += n;
@@ -331,7 +343,8 @@ size_t rp_reporter_stop(rp_reporter_t *rp, uint64_t flush_timeout_ms)
 
     if (!rp->started)
         return 0;
-    /* SPEC 12: what reached our sockets is decoded before we close them. */
+    /* What reached our sockets is decoded before we close them
+     * (docs/operations.md, Stopping). */
     rx_tcp_server_drain(rp->server);
     rx_pool_stop(rp->pool);
     reporter_log_truncated(rp);

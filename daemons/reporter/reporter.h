@@ -53,8 +53,8 @@ rx_pool_t *rp_reporter_pool(rp_reporter_t *rp);
 /* Whether every writer thread iterated within max_age_ms. */
 bool rp_reporter_writers_alive(rp_reporter_t *rp, uint64_t max_age_ms);
 int rp_reporter_port(rp_reporter_t *rp);
-/* SIGTERM (SPEC 12): reads what the connections already hold, closes them,
- * then flushes every pending row until flush_timeout_ms. Returns the keys
+/* SIGTERM (docs/operations.md, Stopping): reads what the connections already
+ * hold, closes them, then flushes every pending row until flush_timeout_ms. Returns the keys
  * that could not be flushed (logged). From the main thread. */
 size_t rp_reporter_stop(rp_reporter_t *rp, uint64_t flush_timeout_ms);
 void rp_reporter_free(rp_reporter_t *rp);

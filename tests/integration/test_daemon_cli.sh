@@ -1,5 +1,5 @@
 #!/bin/bash
-# The command line every daemon shares (SPEC §10): --help, --version,
+# The command line every daemon shares (docs/configuration.md): --help, --version,
 # --check-config with defaults and with broken files (exit 78 naming file,
 # line and key), and the tools' --help texts. The DB password never shows in
 # what the programs print, and a config file that holds one and that others

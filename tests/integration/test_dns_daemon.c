@@ -181,8 +181,7 @@ static void dns_answers_known_and_unknown_pairs(void **state)
     assert_int_equal(r.port[1], 8080);
     ask(fd, 1001, 2, 0, NULL);
     /* msglen 0: modid 0, cmdid 0 */
-    assert_int_equal(dns_client_send_frame(fd, LARS__MESSAGE_ID__ID_GetRouteRequest, 0, NULL, 0),
-                     0);
+    assert_int_equal(dns_client_send_frame(fd, WIRE_ID_GET_ROUTE_REQUEST, 0, NULL, 0), 0);
     expect_route(fd, 0, 0, 0, WAIT_MS, NULL);
     close(fd);
     /* pruned at the first DB step, which came before READY */
@@ -319,14 +318,13 @@ static void dns_counts_bad_input_and_keeps_serving_others(void **state)
     ask(good, 1004, 1, 1, NULL);
 
     neg = connect_to(h);
-    assert_int_equal(dns_client_send_frame(neg, LARS__MESSAGE_ID__ID_GetRouteRequest, -1, NULL, 0),
-                     0);
+    assert_int_equal(dns_client_send_frame(neg, WIRE_ID_GET_ROUTE_REQUEST, -1, NULL, 0), 0);
     assert_true(dns_client_wait_closed(neg, WAIT_MS));
     close(neg);
 
     bad_body = connect_to(h);
-    assert_int_equal(dns_client_send_frame(bad_body, LARS__MESSAGE_ID__ID_GetRouteRequest,
-                                           sizeof(garbage), garbage, sizeof(garbage)),
+    assert_int_equal(dns_client_send_frame(bad_body, WIRE_ID_GET_ROUTE_REQUEST, sizeof(garbage),
+                                           garbage, sizeof(garbage)),
                      0);
     assert_true(dns_client_wait_closed(bad_body, WAIT_MS));
     close(bad_body);

@@ -91,7 +91,7 @@ for d in $DAEMONS; do
 done
 
 tools=(/usr/bin/lars /usr/bin/larsctl /etc/lars/larsctl.conf /usr/share/lars/sql/schema.sql
-       /usr/share/lars/sql/sample-routes.sql)
+       /usr/share/lars/sql/sample-routes.sql /usr/share/lars/sql/tables.sql)
 check "deb_lars_tools_holds_tools_config_and_sql" has_files "$(deb_files "$(deb lars-tools)")" "${tools[@]}"
 check "rpm_lars_tools_holds_tools_config_and_sql" has_files "$(rpm_files "$(rpmf lars-tools)")" "${tools[@]}"
 

@@ -226,7 +226,7 @@ for u in $DAEMONS; do
 done
 
 # --- the documented bring-up, from nothing --------------------------------------
-# SPEC §8: `systemctl start lars-dns.socket lars-agent.service` brings up a
+# docs/operations.md, First start: `systemctl start lars-dns.socket lars-agent.service` brings up a
 # working system; the agent's service pulls in its own socket unit.
 get_host_ok() {    # get_host_ok [--port BASE]
     local i h

@@ -1,7 +1,7 @@
 #!/bin/bash
 # systemd-analyze verify on every unit, pointed at the binaries of this build;
 # the example drop-ins on their units; then what the network edge needs
-# from them (SPEC §13): a LimitNOFILE= that fits max_conns, and TCP keepalive
+# from them (docs/security.md, Hardening in the units): a LimitNOFILE= that fits max_conns, and TCP keepalive
 # that notices a dead peer within about two minutes.
 set -u
 cd "$(dirname "$0")/../.."

@@ -1,6 +1,6 @@
 /*
- * Tests for libreactor/backoff.c: the reconnect delay sequence of SPEC
- * section 12 (100 ms doubling to 5 s, +-20 % jitter, reset).
+ * Tests for libreactor/backoff.c: the reconnect delay sequence
+ * (100 ms doubling to 5 s, +-20 % jitter, reset).
  */
 #include <setjmp.h>
 #include <stdarg.h>

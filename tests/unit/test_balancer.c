@@ -1,6 +1,6 @@
 /*
- * Tests of daemons/agent/balancer.c and route_cache.c: every rule of SPEC §6
- * and §12 for the agent's load balancer, driven with an injected clock (the
+ * Tests of daemons/agent/balancer.c and route_cache.c: every rule of
+ * docs/balancing.md for the agent's load balancer, driven with an injected clock (the
  * `now` argument, milliseconds). Hosts are named by letters: host 'A' is
  * 192.168.1.0:8000 (a negative int32 on the wire), 'B' the next address, ...
  */
@@ -797,8 +797,8 @@ static void overload_timeout_applies_on_report(void **state)
 
 /* Host A: 7 errors in 10 calls = 0.7, overloaded at the window's end (>=).
  * Host B: 6 in 10, window reset. Neither overloads during the window: the
- * virtual rate 7/187 is far below err_rate (the SPEC's FAQ: small volumes
- * need the window to overload). */
+ * virtual rate 7/190 is far below err_rate (docs/balancing.md, Worked
+ * examples: small volumes need the window to overload). */
 static void window_err_rate_overloads_at_window_end_inclusive(void **state)
 {
     fx_t *f = fx_new(NULL);

@@ -124,7 +124,8 @@ static void buf_past_max_is_enobufs(void **state)
     rx_buf_release(&b);
 }
 
-/* SPEC's 4 MiB body limit is a body: its frame needs the header on top. */
+/* The 4 MiB limit of docs/protocol.md (Body limits) is a body: its frame
+ * needs the header on top. */
 static void buf_holds_a_frame_of_a_4mib_body(void **state)
 {
     size_t frame = RX_FRAME_HDR + ((size_t)4 << 20);

@@ -1,9 +1,9 @@
 /*
  * Unit tests of lars-dns's pure parts: route snapshots (build, lookup,
- * diff), the GetRouteResponse encoder against protobuf-c, request decoding
- * and the per-loop subscription maps; pairs chosen to collide under the
+ * diff) and the per-loop subscription maps; pairs chosen to collide under the
  * mixers these tables used before keep probe runs and chains short
- * (structural figures, not times).
+ * (structural figures, not times). (Its bodies are proto/wire.c's, tested in
+ * test_wire.c.)
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,10 +16,8 @@
 
 #include <cmocka.h>
 
-#include "daemons/dns/proto.h"
 #include "daemons/dns/route_table.h"
 #include "daemons/dns/subs.h"
-#include "proto/lars.pb-c.h"
 #include "harness/colliding_keys.h"
 
 typedef struct row {
@@ -279,81 +277,6 @@ static void route_patch_can_empty_and_refill_a_table(void **state)
     route_table_free(t2);
 }
 
-static void check_response_roundtrip(int32_t modid, int32_t cmdid, const route_host_t *h, size_t n)
-{
-    size_t size = dns_route_response_size(modid, cmdid, h, n);
-    uint8_t *buf = malloc(size + 1);
-    Lars__GetRouteResponse ref = LARS__GET_ROUTE_RESPONSE__INIT, *got;
-    Lars__HostInfo *infos = calloc(n + 1, sizeof(*infos));
-    Lars__HostInfo **ptrs = calloc(n + 1, sizeof(*ptrs));
-    uint8_t *refbuf;
-
-    assert_int_equal(dns_route_response_write(buf, modid, cmdid, h, n), size);
-    /* byte-identical to what protobuf-c packs */
-    ref.modid = modid;
-    ref.cmdid = cmdid;
-    ref.n_host = n;
-    ref.host = ptrs;
-    for (size_t i = 0; i < n; i++) {
-        lars__host_info__init(&infos[i]);
-        infos[i].ip = h[i].ip;
-        infos[i].port = h[i].port;
-        ptrs[i] = &infos[i];
-    }
-    assert_int_equal(lars__get_route_response__get_packed_size(&ref), size);
-    refbuf = malloc(size + 1);
-    lars__get_route_response__pack(&ref, refbuf);
-    assert_memory_equal(buf, refbuf, size);
-
-    got = lars__get_route_response__unpack(NULL, size, buf);
-    assert_non_null(got);
-    assert_int_equal(got->modid, modid);
-    assert_int_equal(got->cmdid, cmdid);
-    assert_int_equal(got->n_host, n);
-    for (size_t i = 0; i < n; i++) {
-        assert_int_equal(got->host[i]->ip, h[i].ip);
-        assert_int_equal(got->host[i]->port, h[i].port);
-    }
-    lars__get_route_response__free_unpacked(got, NULL);
-    free(refbuf);
-    free(ptrs);
-    free(infos);
-    free(buf);
-}
-
-static void route_response_encoding_matches_protobuf_c(void **state)
-{
-    /* 3232235953 = 192.168.1.177 travels as a negative int32 */
-    const route_host_t h[] = {{(int32_t)3232235953u, 8080}, {0, 0}, {1, 65535}, {-1, -1}};
-
-    check_response_roundtrip(1, 2, h, 4);
-    check_response_roundtrip(0, 0, NULL, 0);
-    check_response_roundtrip(-5, 300, h, 1);
-    assert_int_equal(dns_route_response_size(0, 0, NULL, 0), 0);
-}
-
-static void route_request_decode_accepts_valid_and_rejects_garbage(void **state)
-{
-    Lars__GetRouteRequest req = LARS__GET_ROUTE_REQUEST__INIT;
-    uint8_t buf[64];
-    size_t n;
-    int32_t m = -1, c = -1;
-    const uint8_t garbage[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f};
-    const uint8_t truncated[] = {0x08};
-
-    req.modid = 123456;
-    req.cmdid = -3;
-    n = lars__get_route_request__pack(&req, buf);
-    assert_int_equal(dns_route_request_decode(buf, n, &m, &c), 0);
-    assert_int_equal(m, 123456);
-    assert_int_equal(c, -3);
-    assert_int_equal(dns_route_request_decode(buf, 0, &m, &c), 0);
-    assert_int_equal(m, 0);
-    assert_int_equal(c, 0);
-    assert_int_equal(dns_route_request_decode(garbage, sizeof(garbage), &m, &c), -EBADMSG);
-    assert_int_equal(dns_route_request_decode(truncated, sizeof(truncated), &m, &c), -EBADMSG);
-}
-
 typedef struct seen {
     void *owners[8];
     size_t n;
@@ -486,8 +409,6 @@ int main(void)
         cmocka_unit_test(route_diff_of_equal_tables_is_empty),
         cmocka_unit_test(route_patch_equals_a_full_build_of_the_new_rows),
         cmocka_unit_test(route_patch_can_empty_and_refill_a_table),
-        cmocka_unit_test(route_response_encoding_matches_protobuf_c),
-        cmocka_unit_test(route_request_decode_accepts_valid_and_rejects_garbage),
         cmocka_unit_test(subs_deliver_to_each_subscriber_once),
         cmocka_unit_test(subs_survive_unsubscribe_inside_delivery),
         cmocka_unit_test(subs_free_releases_live_subscriptions),

@@ -1,6 +1,6 @@
 /*
- * Tests of libreactor/frame.c against SPEC §2: little-endian header, several
- * frames per buffer, frames split anywhere across reads, length checks.
+ * Tests of libreactor/frame.c against docs/protocol.md, Frames: little-endian
+ * header, several frames per buffer, frames split anywhere across reads, length checks.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -105,19 +105,9 @@ static void frame_inputs_keep_invariants(void **state)
     replay_target("frame");
 }
 
-static void dns_route_inputs_keep_invariants(void **state)
+static void wire_inputs_keep_invariants(void **state)
 {
-    replay_target("dns_route");
-}
-
-static void reporter_report_inputs_keep_invariants(void **state)
-{
-    replay_target("reporter_report");
-}
-
-static void agent_wire_inputs_keep_invariants(void **state)
-{
-    replay_target("agent_wire");
+    replay_target("wire");
 }
 
 static void agent_inputs_keep_invariants(void **state)
@@ -139,9 +129,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frame_inputs_keep_invariants),
-        cmocka_unit_test(dns_route_inputs_keep_invariants),
-        cmocka_unit_test(reporter_report_inputs_keep_invariants),
-        cmocka_unit_test(agent_wire_inputs_keep_invariants),
+        cmocka_unit_test(wire_inputs_keep_invariants),
         cmocka_unit_test(agent_inputs_keep_invariants),
         cmocka_unit_test(conf_inputs_keep_invariants),
         cmocka_unit_test(liblars_inputs_keep_invariants),

@@ -5,6 +5,6 @@ LARS_TOOL_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LARS_TOOL_SRCS))
 
 $(BIN)/lars: $(LARS_TOOL_OBJS) $(LIB)/liblars.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(LARS_TOOL_OBJS) $(LIB)/liblars.a $(shell pkg-config --libs libprotobuf-c)
+	$(CC) $(LDFLAGS) -o $@ $(LARS_TOOL_OBJS) $(LIB)/liblars.a
 
 PROGRAMS += $(BIN)/lars
