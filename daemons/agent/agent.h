@@ -10,6 +10,11 @@
  *   shard    -> shard:      requests that arrived on the wrong socket
  *   main     -> shard:      new loadbalance settings on SIGHUP
  *
+ * Pulls, routes, snapshots and misrouted requests go through
+ * rx_loop_post_bounded (AGENT_POST_MAX): a flood cannot grow a queue
+ * without bound; a refused post is counted (posts_dropped). The rest are
+ * one per reconnection or SIGHUP.
+ *
  * A heap message handed to rx_loop_post belongs to the receiving loop once
  * the post succeeds; when it fails (the loop is shutting down) the sender
  * frees it. Counters are relaxed atomics, written by their owning thread
