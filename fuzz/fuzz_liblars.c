@@ -63,6 +63,7 @@ typedef struct expect {
     uint32_t seq;
     int32_t modid, cmdid;
     bool found;
+    bool unsure; /* a datagram before the answer is outside the agreement */
     int retcode; /* get_host */
     int32_t ip, port;
     size_t n; /* get_route */
@@ -71,6 +72,20 @@ typedef struct expect {
 
 static const int32_t answer_ids[] = {LARS__MESSAGE_ID__ID_GetHostResponse,
                                      LARS__MESSAGE_ID__ID_API_GetRouteResponse};
+
+/* Whether protobuf-c is a faithful oracle for this body: its tags and
+ * length prefixes are ones both decoders read alike (fuzz/pbscan.c), and
+ * a GetHostResponse names at most one host (protobuf-c keeps the last of a
+ * repeated submessage where the spec, and liblars, merge them). */
+static bool oracle_agrees(int call, const uint8_t *p, size_t n)
+{
+    static const uint32_t host_of[] = {5, 3};
+    unsigned nsub = 0;
+
+    if (!fuzz_pb_tags_valid(p, n, call == 0 ? 5 : 3, &host_of[call], 1, 2, &nsub))
+        return false;
+    return call != 0 || nsub <= 1;
+}
 
 /* The reference: what the first acceptable datagram says. */
 static void expect_dgram(expect_t *e, const uint8_t *p, size_t n)
@@ -83,6 +98,10 @@ static void expect_dgram(expect_t *e, const uint8_t *p, size_t n)
     if (len != n - LARS_FRAME_HEADER) /* a datagram holds exactly one frame */
         return;
     p += LARS_FRAME_HEADER;
+    if (!oracle_agrees(e->call, p, len)) {
+        e->unsure = true;
+        return;
+    }
     if (e->call == 0) {
         Lars__GetHostResponse *r = lars__get_host_response__unpack(NULL, len, p);
         if (!r)
@@ -159,6 +178,8 @@ static void run_get_host(expect_t *e)
     lars_host_t h;
     int r = lars_get_host(client, e->modid, e->cmdid, &h);
 
+    if (e->unsure)
+        return; /* nothing to compare against; the call must merely end */
     FUZZ_CHECK(e->found);
     FUZZ_CHECK(r == e->retcode);
     if (r == LARS_SUCC) {
@@ -173,6 +194,10 @@ static void run_get_route(expect_t *e, size_t cap)
     size_t n = 99;
     int r = lars_get_route(client, e->modid, e->cmdid, buf, cap, &n);
 
+    if (e->unsure) {
+        free(buf); /* nothing to compare against; the call must merely end */
+        return;
+    }
     FUZZ_CHECK(e->found);
     FUZZ_CHECK(n == e->n);
     FUZZ_CHECK(r == (n > 0 ? LARS_SUCC : LARS_NOEXIST));

@@ -3,6 +3,8 @@
  * then the decoders and the encoders of every message.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <string.h>
 
 #include "proto/wire.h"
 
@@ -117,302 +119,234 @@ static int next_field(const uint8_t **p, const uint8_t *end, field_t *f)
     }
 }
 
-/* Stores one known field of a message into m: 0 or -EBADMSG. */
-typedef int (*field_fn)(const field_t *f, void *m);
+/*
+ * Every message is described once, as a table of its known fields: number,
+ * kind and where the value goes in the decoded struct. One decoder walks
+ * any body with any table, so the protobuf rules (unknown fields skipped,
+ * last value wins, a known field of the wrong wire type is an error) are
+ * written once. Tables are at most five entries: a linear search is as fast
+ * as a switch here.
+ */
+typedef enum field_kind {
+    K_INT32,    /* int32 (the negative-varint rule) */
+    K_UINT32,   /* uint32 */
+    K_BOOL,     /* bool */
+    K_MSG,      /* embedded message merged into `off`; bool at `aux` set */
+    K_REPEATED, /* embedded message checked, not kept; size_t at `aux` counted */
+} field_kind_t;
 
-/* Every field of [p, p + n) through fn; unknown ones are fn's to skip. */
-static int decode(const uint8_t *p, size_t n, field_fn fn, void *m)
+typedef struct msg_desc msg_desc_t;
+
+typedef struct field_desc {
+    uint32_t num;
+    field_kind_t kind;
+    uint16_t off, aux;
+    const msg_desc_t *sub; /* K_MSG, K_REPEATED */
+} field_desc_t;
+
+struct msg_desc {
+    const field_desc_t *fields;
+    size_t nfields;
+    size_t size; /* of the decoded struct, for K_REPEATED's scratch */
+};
+
+#define FIELDS(a)        (a), sizeof(a) / sizeof((a)[0])
+#define AT(type, member) (uint16_t) offsetof(type, member)
+
+static int decode(const uint8_t *p, size_t n, const msg_desc_t *d, void *m);
+
+static int decode_field(const field_t *f, const field_desc_t *fd, uint8_t *m)
+{
+    uint8_t scratch[sizeof(wire_call_result_t)];
+
+    if (f->wt != (fd->kind >= K_MSG ? WT_LEN : WT_VARINT))
+        return -EBADMSG;
+    switch (fd->kind) {
+    case K_INT32:
+        *(int32_t *)(m + fd->off) = int32_from_varint(f->v);
+        return 0;
+    case K_UINT32:
+        *(uint32_t *)(m + fd->off) = (uint32_t)f->v;
+        return 0;
+    case K_BOOL:
+        *(bool *)(m + fd->off) = f->v != 0;
+        return 0;
+    case K_MSG:
+        *(bool *)(m + fd->aux) = true;
+        return decode(f->data, (size_t)f->v, fd->sub, m + fd->off);
+    case K_REPEATED:
+        (*(size_t *)(m + fd->aux))++;
+        memset(scratch, 0, sizeof(scratch));
+        return decode(f->data, (size_t)f->v, fd->sub, scratch);
+    }
+    return -EBADMSG;
+}
+
+/* Every field of [p, p + n) into m by the table d. */
+static int decode(const uint8_t *p, size_t n, const msg_desc_t *d, void *m)
 {
     const uint8_t *end = p + n;
     field_t f;
     int r;
 
-    while ((r = next_field(&p, end, &f)) > 0)
-        if (fn(&f, m) < 0)
-            return -EBADMSG;
+    while ((r = next_field(&p, end, &f)) > 0) {
+        for (size_t i = 0; i < d->nfields; i++) {
+            if (d->fields[i].num != f.num)
+                continue;
+            if (decode_field(&f, &d->fields[i], m) < 0)
+                return -EBADMSG;
+            break;
+        }
+    }
     return r;
 }
 
-static int get_int32(const field_t *f, int32_t *ret)
+/* A whole message into the scratch m (zeroed or preset by the caller),
+ * copied to ret only when every field decoded: on -EBADMSG ret is untouched. */
+static inline int decode_msg(const uint8_t *p, size_t n, const msg_desc_t *d, void *m, void *ret)
 {
-    if (f->wt != WT_VARINT)
+    if (decode(p, n, d, m) < 0)
         return -EBADMSG;
-    *ret = int32_from_varint(f->v);
+    memcpy(ret, m, d->size);
     return 0;
 }
 
-static int get_uint32(const field_t *f, uint32_t *ret)
-{
-    if (f->wt != WT_VARINT)
-        return -EBADMSG;
-    *ret = (uint32_t)f->v;
-    return 0;
-}
+static const field_desc_t host_fields[] = {
+    {1, K_INT32, AT(wire_host_t, ip), 0, NULL},
+    {2, K_INT32, AT(wire_host_t, port), 0, NULL},
+};
+static const msg_desc_t host_desc = {FIELDS(host_fields), sizeof(wire_host_t)};
 
-static int get_bool(const field_t *f, bool *ret)
-{
-    if (f->wt != WT_VARINT)
-        return -EBADMSG;
-    *ret = f->v != 0;
-    return 0;
-}
+static const field_desc_t call_result_fields[] = {
+    {1, K_INT32, AT(wire_call_result_t, ip), 0, NULL},
+    {2, K_INT32, AT(wire_call_result_t, port), 0, NULL},
+    {3, K_UINT32, AT(wire_call_result_t, succ), 0, NULL},
+    {4, K_UINT32, AT(wire_call_result_t, err), 0, NULL},
+    {5, K_BOOL, AT(wire_call_result_t, overload), 0, NULL},
+};
+static const msg_desc_t call_result_desc = {FIELDS(call_result_fields), sizeof(wire_call_result_t)};
 
-static int host_field(const field_t *f, void *m)
-{
-    wire_host_t *h = m;
+static const field_desc_t get_route_req_fields[] = {
+    {1, K_INT32, AT(wire_get_route_req_t, modid), 0, NULL},
+    {2, K_INT32, AT(wire_get_route_req_t, cmdid), 0, NULL},
+};
+static const msg_desc_t get_route_req_desc = {FIELDS(get_route_req_fields),
+                                              sizeof(wire_get_route_req_t)};
 
-    switch (f->num) {
-    case 1:
-        return get_int32(f, &h->ip);
-    case 2:
-        return get_int32(f, &h->port);
-    default:
-        return 0;
-    }
-}
+static const field_desc_t get_host_req_fields[] = {
+    {1, K_UINT32, AT(wire_get_host_req_t, seq), 0, NULL},
+    {2, K_INT32, AT(wire_get_host_req_t, modid), 0, NULL},
+    {3, K_INT32, AT(wire_get_host_req_t, cmdid), 0, NULL},
+};
+static const msg_desc_t get_host_req_desc = {FIELDS(get_host_req_fields),
+                                             sizeof(wire_get_host_req_t)};
 
-/* A HostInfo field, merged into *h. */
-static int get_host(const field_t *f, wire_host_t *h)
-{
-    if (f->wt != WT_LEN)
-        return -EBADMSG;
-    return decode(f->data, (size_t)f->v, host_field, h);
-}
+static const field_desc_t get_host_resp_fields[] = {
+    {1, K_UINT32, AT(wire_get_host_resp_t, seq), 0, NULL},
+    {2, K_INT32, AT(wire_get_host_resp_t, modid), 0, NULL},
+    {3, K_INT32, AT(wire_get_host_resp_t, cmdid), 0, NULL},
+    {4, K_INT32, AT(wire_get_host_resp_t, retcode), 0, NULL},
+    {5, K_MSG, AT(wire_get_host_resp_t, host), AT(wire_get_host_resp_t, has_host), &host_desc},
+};
+static const msg_desc_t get_host_resp_desc = {FIELDS(get_host_resp_fields),
+                                              sizeof(wire_get_host_resp_t)};
 
-static int call_result_field(const field_t *f, void *m)
-{
-    wire_call_result_t *r = m;
+static const field_desc_t report_req_fields[] = {
+    {1, K_INT32, AT(wire_report_req_t, modid), 0, NULL},
+    {2, K_INT32, AT(wire_report_req_t, cmdid), 0, NULL},
+    {3, K_MSG, AT(wire_report_req_t, host), AT(wire_report_req_t, has_host), &host_desc},
+    {4, K_INT32, AT(wire_report_req_t, retcode), 0, NULL},
+    {5, K_UINT32, AT(wire_report_req_t, timecost_ms), 0, NULL},
+};
+static const msg_desc_t report_req_desc = {FIELDS(report_req_fields), sizeof(wire_report_req_t)};
 
-    switch (f->num) {
-    case 1:
-        return get_int32(f, &r->ip);
-    case 2:
-        return get_int32(f, &r->port);
-    case 3:
-        return get_uint32(f, &r->succ);
-    case 4:
-        return get_uint32(f, &r->err);
-    case 5:
-        return get_bool(f, &r->overload);
-    default:
-        return 0;
-    }
-}
+static const field_desc_t get_route_resp_fields[] = {
+    {1, K_INT32, AT(wire_get_route_resp_t, modid), 0, NULL},
+    {2, K_INT32, AT(wire_get_route_resp_t, cmdid), 0, NULL},
+    {3, K_REPEATED, 0, AT(wire_get_route_resp_t, nhosts), &host_desc},
+};
+static const msg_desc_t get_route_resp_desc = {FIELDS(get_route_resp_fields),
+                                               sizeof(wire_get_route_resp_t)};
 
-static int get_call_result(const field_t *f, wire_call_result_t *r)
-{
-    if (f->wt != WT_LEN)
-        return -EBADMSG;
-    return decode(f->data, (size_t)f->v, call_result_field, r);
-}
-
-static int get_route_req_field(const field_t *f, void *m)
-{
-    wire_get_route_req_t *req = m;
-
-    switch (f->num) {
-    case 1:
-        return get_int32(f, &req->modid);
-    case 2:
-        return get_int32(f, &req->cmdid);
-    default:
-        return 0;
-    }
-}
+static const field_desc_t report_status_fields[] = {
+    {1, K_INT32, AT(wire_report_status_t, modid), 0, NULL},
+    {2, K_INT32, AT(wire_report_status_t, cmdid), 0, NULL},
+    {3, K_INT32, AT(wire_report_status_t, caller), 0, NULL},
+    {4, K_REPEATED, 0, AT(wire_report_status_t, nresults), &call_result_desc},
+    {5, K_UINT32, AT(wire_report_status_t, ts), 0, NULL},
+};
+static const msg_desc_t report_status_desc = {FIELDS(report_status_fields),
+                                              sizeof(wire_report_status_t)};
 
 int wire_decode_get_route_req(const uint8_t *p, size_t n, wire_get_route_req_t *ret)
 {
     wire_get_route_req_t m = {0};
 
-    if (decode(p, n, get_route_req_field, &m) < 0)
-        return -EBADMSG;
-    *ret = m;
-    return 0;
-}
-
-static int get_host_req_field(const field_t *f, void *m)
-{
-    wire_get_host_req_t *req = m;
-
-    switch (f->num) {
-    case 1:
-        return get_uint32(f, &req->seq);
-    case 2:
-        return get_int32(f, &req->modid);
-    case 3:
-        return get_int32(f, &req->cmdid);
-    default:
-        return 0;
-    }
+    return decode_msg(p, n, &get_route_req_desc, &m, ret);
 }
 
 int wire_decode_get_host_req(const uint8_t *p, size_t n, wire_get_host_req_t *ret)
 {
     wire_get_host_req_t m = {0};
 
-    if (decode(p, n, get_host_req_field, &m) < 0)
-        return -EBADMSG;
-    *ret = m;
-    return 0;
-}
-
-static int get_host_resp_field(const field_t *f, void *m)
-{
-    wire_get_host_resp_t *resp = m;
-
-    switch (f->num) {
-    case 1:
-        return get_uint32(f, &resp->seq);
-    case 2:
-        return get_int32(f, &resp->modid);
-    case 3:
-        return get_int32(f, &resp->cmdid);
-    case 4:
-        return get_int32(f, &resp->retcode);
-    case 5:
-        resp->has_host = true;
-        return get_host(f, &resp->host);
-    default:
-        return 0;
-    }
+    return decode_msg(p, n, &get_host_req_desc, &m, ret);
 }
 
 int wire_decode_get_host_resp(const uint8_t *p, size_t n, wire_get_host_resp_t *ret)
 {
     wire_get_host_resp_t m = {0};
 
-    if (decode(p, n, get_host_resp_field, &m) < 0)
-        return -EBADMSG;
-    *ret = m;
-    return 0;
-}
-
-static int report_req_field(const field_t *f, void *m)
-{
-    wire_report_req_t *req = m;
-
-    switch (f->num) {
-    case 1:
-        return get_int32(f, &req->modid);
-    case 2:
-        return get_int32(f, &req->cmdid);
-    case 3:
-        req->has_host = true;
-        return get_host(f, &req->host);
-    case 4:
-        return get_int32(f, &req->retcode);
-    case 5:
-        return get_uint32(f, &req->timecost_ms);
-    default:
-        return 0;
-    }
+    return decode_msg(p, n, &get_host_resp_desc, &m, ret);
 }
 
 int wire_decode_report_req(const uint8_t *p, size_t n, wire_report_req_t *ret)
 {
     wire_report_req_t m = {0};
 
-    if (decode(p, n, report_req_field, &m) < 0)
-        return -EBADMSG;
-    *ret = m;
-    return 0;
-}
-
-static int get_route_resp_field(const field_t *f, void *m)
-{
-    wire_get_route_resp_t *resp = m;
-    wire_host_t h = {0};
-
-    switch (f->num) {
-    case 1:
-        return get_int32(f, &resp->modid);
-    case 2:
-        return get_int32(f, &resp->cmdid);
-    case 3:
-        resp->nhosts++;
-        return get_host(f, &h);
-    default:
-        return 0;
-    }
+    return decode_msg(p, n, &report_req_desc, &m, ret);
 }
 
 int wire_decode_get_route_resp(const uint8_t *p, size_t n, wire_get_route_resp_t *ret)
 {
-    wire_get_route_resp_t m = {0};
+    wire_get_route_resp_t m = {.cur = p, .end = p + n};
 
-    if (decode(p, n, get_route_resp_field, &m) < 0)
-        return -EBADMSG;
-    m.cur = p;
-    m.end = p + n;
-    *ret = m;
-    return 0;
+    return decode_msg(p, n, &get_route_resp_desc, &m, ret);
 }
 
-/* Moves *cur to the next occurrence of field `num` (a body checked whole
- * by decode(), so no error can come up); false at the end. */
-static bool next_of(const uint8_t **cur, const uint8_t *end, uint32_t num, field_t *ret)
+int wire_decode_report_status(const uint8_t *p, size_t n, wire_report_status_t *ret)
 {
-    while (next_field(cur, end, ret) > 0)
-        if (ret->num == num)
-            return true;
+    wire_report_status_t m = {.cur = p, .end = p + n};
+
+    return decode_msg(p, n, &report_status_desc, &m, ret);
+}
+
+/* Moves *cur to the next occurrence of the repeated field `num` of a body
+ * checked whole by its decoder, and decodes it into ret (zeroed first): no
+ * error can come up. False at the end. */
+static bool next_of(const uint8_t **cur, const uint8_t *end, uint32_t num, const msg_desc_t *d,
+                    void *ret)
+{
+    field_t f;
+
+    while (next_field(cur, end, &f) > 0) {
+        if (f.num != num)
+            continue;
+        memset(ret, 0, d->size);
+        (void)decode(f.data, (size_t)f.v, d, ret);
+        return true;
+    }
     *cur = end;
     return false;
 }
 
 bool wire_get_route_resp_next(wire_get_route_resp_t *m, wire_host_t *ret)
 {
-    field_t f;
-
-    if (!next_of(&m->cur, m->end, 3, &f))
-        return false;
-    *ret = (wire_host_t){0};
-    (void)get_host(&f, ret);
-    return true;
-}
-
-static int report_status_field(const field_t *f, void *m)
-{
-    wire_report_status_t *rs = m;
-    wire_call_result_t r = {0};
-
-    switch (f->num) {
-    case 1:
-        return get_int32(f, &rs->modid);
-    case 2:
-        return get_int32(f, &rs->cmdid);
-    case 3:
-        return get_int32(f, &rs->caller);
-    case 4:
-        rs->nresults++;
-        return get_call_result(f, &r);
-    case 5:
-        return get_uint32(f, &rs->ts);
-    default:
-        return 0;
-    }
-}
-
-int wire_decode_report_status(const uint8_t *p, size_t n, wire_report_status_t *ret)
-{
-    wire_report_status_t m = {0};
-
-    if (decode(p, n, report_status_field, &m) < 0)
-        return -EBADMSG;
-    m.cur = p;
-    m.end = p + n;
-    *ret = m;
-    return 0;
+    return next_of(&m->cur, m->end, 3, &host_desc, ret);
 }
 
 bool wire_report_status_next(wire_report_status_t *m, wire_call_result_t *ret)
 {
-    field_t f;
-
-    if (!next_of(&m->cur, m->end, 4, &f))
-        return false;
-    *ret = (wire_call_result_t){0};
-    (void)get_call_result(&f, ret);
-    return true;
+    return next_of(&m->cur, m->end, 4, &call_result_desc, ret);
 }
 
 /* ------------------------------------------------------------ encoding -- */
