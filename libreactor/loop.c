@@ -344,6 +344,11 @@ int rx_loop_defer(rx_loop_t *loop, rx_task_cb cb, void *arg)
 
 int rx_loop_post(rx_loop_t *loop, rx_task_cb cb, void *arg)
 {
+    return rx_loop_post_bounded(loop, cb, arg, SIZE_MAX);
+}
+
+int rx_loop_post_bounded(rx_loop_t *loop, rx_task_cb cb, void *arg, size_t max_queued)
+{
     int err;
     bool was_empty;
 
@@ -351,6 +356,10 @@ int rx_loop_post(rx_loop_t *loop, rx_task_cb cb, void *arg)
     if (loop->post_closed) {
         pthread_mutex_unlock(&loop->post_lock);
         return -ESHUTDOWN;
+    }
+    if (loop->posted.count >= max_queued) {
+        pthread_mutex_unlock(&loop->post_lock);
+        return -EAGAIN;
     }
     was_empty = loop->posted.count == 0;
     err = rx_task_ring_push(&loop->posted, cb, arg);

@@ -83,5 +83,9 @@ int rx_loop_defer(rx_loop_t *loop, rx_task_cb cb, void *arg);
  * cannot, -ESHUTDOWN once rx_loop_run has returned (until it runs again):
  * a post either runs exactly once or fails. */
 int rx_loop_post(rx_loop_t *loop, rx_task_cb cb, void *arg);
+/* rx_loop_post, but -EAGAIN (never waiting) when max_queued tasks are
+ * already waiting to run: producers that a peer can make fast cannot grow
+ * the queue without bound. */
+int rx_loop_post_bounded(rx_loop_t *loop, rx_task_cb cb, void *arg, size_t max_queued);
 
 #endif

@@ -145,11 +145,20 @@ typedef struct rx_tcp_client_config {
      * sends fail with -ENOBUFS. */
     size_t max_pending;
     /* Reconnect backoff: starts at backoff_min_ms (0: 100), doubles on each
-     * failure up to backoff_max_ms (0: 5000), +-20% jitter; resets after a
-     * successful connect. */
+     * failure up to backoff_max_ms (0: 5000), +-20% jitter; resets once a
+     * connection has proved alive: it delivered a frame, or stayed up for
+     * alive_after_ms (0: 3000). A server that accepts and closes at once
+     * (one at its max_conns) therefore sees attempts back off. */
     uint32_t backoff_min_ms;
     uint32_t backoff_max_ms;
+    uint32_t alive_after_ms;
     uint32_t connect_timeout_ms; /* 0: 2000 */
+    /* A peer that stopped answering (host down, path or NAT entry gone) is
+     * given up after this long (plus at most a sixth of it) and the next
+     * server is tried: TCP keepalive probes an idle connection and
+     * TCP_USER_TIMEOUT bounds how long anything sent may stay
+     * unacknowledged. 0: the kernel's defaults (hours). */
+    uint32_t dead_peer_timeout_ms;
     void (*on_connect)(rx_tcp_client_t *cli, void *arg);
     void (*on_close)(rx_tcp_client_t *cli, void *arg);
     void *arg;

@@ -22,6 +22,7 @@
 
 #define MAX_PENDING_DEFAULT     (1u << 20)
 #define CONNECT_TIMEOUT_DEFAULT 2000
+#define ALIVE_AFTER_DEFAULT     3000
 
 enum cli_state { CLI_IDLE, CLI_WAITING, CLI_CONNECTING, CLI_CONNECTED };
 
@@ -33,7 +34,9 @@ struct rx_tcp_client {
     int fd;            /* while connecting */
     rx_timer_t *timer; /* connect timeout or retry delay */
     rx_backoff_t backoff;
-    bool tried; /* cur has been tried: the next attempt takes the next one */
+    bool tried;                 /* cur has been tried: the next attempt takes the next one */
+    uint64_t connected_at;      /* rx_loop_now() of the current connection */
+    uint64_t frames_at_connect; /* stats.frames_in then */
     rx_stream_config_t stream_cfg;
     rx_stream_t stream;
     rx_stats_t stats;
@@ -79,12 +82,19 @@ static void cli_connect_failed(rx_tcp_client_t *cli)
 static void cli_on_stream_close(rx_stream_t *s, void *arg)
 {
     rx_tcp_client_t *cli = arg;
+    uint64_t frames;
 
     if (cli->state != CLI_CONNECTED) {
         rx_stat_inc(&cli->stats.connect_failures);
         cli_schedule_retry(cli);
         return;
     }
+    /* Only a connection that proved alive resets the backoff: a server
+     * that accepts and closes at once must not be hammered. */
+    frames = atomic_load_explicit(&cli->stats.frames_in, memory_order_relaxed);
+    if (frames != cli->frames_at_connect ||
+        rx_loop_now(cli->cfg.loop) - cli->connected_at >= cli->cfg.alive_after_ms)
+        rx_backoff_reset(&cli->backoff);
     cli_schedule_retry(cli);
     if (cli->cfg.on_close)
         cli->cfg.on_close(cli, cli->cfg.arg);
@@ -106,7 +116,8 @@ static void cli_connected(rx_tcp_client_t *cli)
     }
     cli->state = CLI_CONNECTED;
     rx_stat_inc(&cli->stats.connects);
-    rx_backoff_reset(&cli->backoff);
+    cli->connected_at = rx_loop_now(cli->cfg.loop);
+    cli->frames_at_connect = atomic_load_explicit(&cli->stats.frames_in, memory_order_relaxed);
     /* Frames sent by on_connect go out after what was queued before. */
     rx_stream_hold(s);
     if (cli->cfg.on_connect)
@@ -126,6 +137,31 @@ static void cli_on_connect_io(rx_loop_t *loop, int fd, uint32_t events, void *ar
         cli_connected(cli);
 }
 
+/* Keepalive probes an idle connection (first after a quarter of the
+ * bound, then every sixth of it) so that something is outstanding; with
+ * TCP_USER_TIMEOUT set, Linux aborts once nothing was acknowledged for
+ * that long, probes or data: a silent peer is dropped after the bound plus
+ * at most one probe interval. Best effort: a failure leaves the defaults. */
+static void cli_set_dead_peer_timeout(int fd, uint32_t timeout_ms)
+{
+    int one = 1, idle, intvl, cnt = 6;
+    unsigned int user_timeout = timeout_ms;
+
+    if (!timeout_ms)
+        return;
+    idle = (int)(timeout_ms / 4000);
+    intvl = (int)(timeout_ms / 6000);
+    if (idle < 1)
+        idle = 1;
+    if (intvl < 1)
+        intvl = 1;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+}
+
 static void cli_connect(rx_tcp_client_t *cli)
 {
     const rx_addr_t *sa;
@@ -139,6 +175,7 @@ static void cli_connect(rx_tcp_client_t *cli)
     if (cli->fd < 0)
         goto out_failed;
     setsockopt(cli->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    cli_set_dead_peer_timeout(cli->fd, cli->cfg.dead_peer_timeout_ms);
     if (connect(cli->fd, rx_addr_sa(sa), sa->len) < 0 && errno != EINPROGRESS)
         goto out_failed;
     /* Even an immediate success goes through EPOLLOUT: one code path. */
@@ -188,6 +225,8 @@ rx_tcp_client_t *rx_tcp_client_new(const rx_tcp_client_config_t *cfg, int *ret_e
         cli->cfg.max_pending = RX_BUF_MAX;
     if (!cli->cfg.connect_timeout_ms)
         cli->cfg.connect_timeout_ms = CONNECT_TIMEOUT_DEFAULT;
+    if (!cli->cfg.alive_after_ms)
+        cli->cfg.alive_after_ms = ALIVE_AFTER_DEFAULT;
     rx_backoff_init(&cli->backoff, cfg->backoff_min_ms, cfg->backoff_max_ms);
     cli->fd = -1;
     cli->stream_cfg = (rx_stream_config_t){

@@ -52,10 +52,12 @@ int agent_new(const agent_settings_t *s, const int fds[AGENT_SHARDS], agent_t **
             goto out_close;
         }
     }
-    r = agent_dns_init(&a->dns, a, rx_pool_loop(a->dns_pool, 0), &s->dns_servers);
+    r = agent_dns_init(&a->dns, a, rx_pool_loop(a->dns_pool, 0), &s->dns_servers,
+                       (uint32_t)s->dns_dead_peer_timeout_ms);
     if (r < 0)
         goto out_free;
-    r = agent_reporter_new(a, rx_pool_loop(a->rep_pool, 0), &s->reporter_servers, &a->rep);
+    r = agent_reporter_new(a, rx_pool_loop(a->rep_pool, 0), &s->reporter_servers,
+                           (uint32_t)s->reporter_dead_peer_timeout_ms, &a->rep);
     if (r < 0)
         goto out_free;
     *ret = a;
@@ -181,7 +183,14 @@ void agent_totals(agent_t *a, agent_totals_t *ret)
         ret->unknown_msgid += st.frames_unknown;
         ret->unknown_host_reports += agent_get(c->unknown_host_reports);
         ret->unknown_pair_reports += agent_get(c->unknown_pair_reports);
+        ret->pairs_refused += agent_get(c->pairs_refused);
+        ret->weights_capped += agent_get(c->weights_capped);
+        ret->pull_retries += agent_get(c->pull_retries);
+        ret->evicted_idle += agent_get(c->evicted_idle);
+        ret->evicted_negative += agent_get(c->evicted_negative);
+        ret->queue_drops += agent_get(c->posts_dropped);
     }
+    ret->queue_drops += agent_get(a->dns.posts_dropped);
     ret->dns_connected = agent_get(a->dns.connected);
     ret->reporter_connected = agent_reporter_connected(a->rep);
 }
@@ -191,13 +200,17 @@ void agent_status_format(const agent_totals_t *t, double rps, char *buf, size_t 
     snprintf(buf, size,
              "%llu pairs, %llu hosts (%llu overloaded); lars-dns %s, lars-reporter %s; "
              "%.0f requests/s; misrouted %llu, truncated %llu, malformed %llu, unknown msgid %llu, "
-             "unknown host reports %llu",
+             "unknown host reports %llu; pairs refused %llu, evicted idle %llu, evicted negative "
+             "%llu, pull retries %llu, capped weights %llu, queue drops %llu",
              (unsigned long long)t->pairs, (unsigned long long)t->hosts,
              (unsigned long long)t->overloaded, t->dns_connected ? "connected" : "disconnected",
              t->reporter_connected ? "connected" : "disconnected", rps,
              (unsigned long long)t->misrouted, (unsigned long long)t->truncated,
              (unsigned long long)t->malformed, (unsigned long long)t->unknown_msgid,
-             (unsigned long long)(t->unknown_host_reports + t->unknown_pair_reports));
+             (unsigned long long)(t->unknown_host_reports + t->unknown_pair_reports),
+             (unsigned long long)t->pairs_refused, (unsigned long long)t->evicted_idle,
+             (unsigned long long)t->evicted_negative, (unsigned long long)t->pull_retries,
+             (unsigned long long)t->weights_capped, (unsigned long long)t->queue_drops);
 }
 
 #define U(x) ((unsigned long long)(x))
@@ -219,7 +232,8 @@ void agent_log_counters(agent_t *a)
                  "bad datagrams %llu unknown msgid %llu; unknown host reports %llu unknown pair "
                  "reports %llu pairs refused %llu; pulls %llu routes %llu; to_overload %llu "
                  "to_idle %llu window resets %llu snapshots %llu; datagrams in %llu out %llu "
-                 "send failures %llu",
+                 "send failures %llu; evicted idle %llu evicted negative %llu pull retries %llu "
+                 "capped weights %llu queue drops %llu",
                  i, agent_shard_port(sh), U(agent_get(c->pairs)), U(agent_get(c->hosts)),
                  U(agent_get(c->overloaded)), U(agent_get(c->get_host)), U(agent_get(c->get_route)),
                  U(agent_get(c->reports)), U(agent_get(c->misrouted)), U(agent_get(c->truncated)),
@@ -229,16 +243,19 @@ void agent_log_counters(agent_t *a)
                  U(agent_get(c->routes_applied)), U(agent_get(c->to_overload)),
                  U(agent_get(c->to_idle)), U(agent_get(c->window_resets)),
                  U(agent_get(c->snapshots)), U(st.dgrams_in), U(st.dgrams_out),
-                 U(st.dgrams_send_failed));
+                 U(st.dgrams_send_failed), U(agent_get(c->evicted_idle)),
+                 U(agent_get(c->evicted_negative)), U(agent_get(c->pull_retries)),
+                 U(agent_get(c->weights_capped)), U(agent_get(c->posts_dropped)));
     }
     rx_stats_read(rx_tcp_client_stats(a->dns.cli), &ds);
     lars_log(LOG_NOTICE,
              "lars-dns: %s, connects %llu, connect failures %llu, requests %llu, responses %llu, "
-             "bad responses %llu, send failures %llu, bad frames %llu",
+             "bad responses %llu, send failures %llu, bad frames %llu, queue drops %llu",
              agent_get(a->dns.connected) ? "connected" : "disconnected",
              U(agent_get(a->dns.connects)), U(ds.connect_failures), U(agent_get(a->dns.requests)),
              U(agent_get(a->dns.responses)), U(agent_get(a->dns.bad_responses)),
-             U(agent_get(a->dns.send_failures)), U(ds.frames_bad));
+             U(agent_get(a->dns.send_failures)), U(ds.frames_bad),
+             U(agent_get(a->dns.posts_dropped)));
     agent_reporter_counters(a->rep, &rc);
     lars_log(LOG_NOTICE,
              "lars-reporter: %s, connects %llu, snapshots sent %llu, pending %llu, replaced while "

@@ -10,6 +10,11 @@
  *   shard    -> shard:      requests that arrived on the wrong socket
  *   main     -> shard:      new loadbalance settings on SIGHUP
  *
+ * Pulls, routes, snapshots and misrouted requests go through
+ * rx_loop_post_bounded (AGENT_POST_MAX): a flood cannot grow a queue
+ * without bound; a refused post is counted (posts_dropped). The rest are
+ * one per reconnection or SIGHUP.
+ *
  * A heap message handed to rx_loop_post belongs to the receiving loop once
  * the post succeeds; when it fails (the loop is shutting down) the sender
  * frees it. Counters are relaxed atomics, written by their owning thread
@@ -31,6 +36,10 @@
 /* The largest datagram IPv4 carries is 65507 bytes; minus the frame header
  * that leaves 65499 body bytes, below the protocol's 65527 limit. */
 #define AGENT_DGRAM_BODY_MAX (65507 - RX_FRAME_HDR)
+/* Tasks one loop may have waiting from the others (pulls, routes,
+ * snapshots, misrouted requests); a post beyond it is dropped and counted
+ * (a pull or route dropped is retried by the pull timeout). */
+#define AGENT_POST_MAX 65536
 
 /* The shard of a pair, the same formula as liblars: the two int32 are
  * added as uint32 (so negative ids from raw datagrams map somewhere
@@ -58,6 +67,10 @@ typedef struct agent_settings {
     double window_err_rate;
     int64_t idle_timeout, overload_timeout, update_timeout; /* seconds */
     int64_t err_amplify_ms;
+    int64_t max_err_weight;
+    int64_t pull_timeout_ms;
+    int64_t pair_idle_timeout_s, negative_ttl_s;
+    int64_t dns_dead_peer_timeout_ms, reporter_dead_peer_timeout_ms;
 } agent_settings_t;
 
 extern const lars_conf_key_t agent_conf_keys[];
@@ -78,6 +91,9 @@ typedef struct agent_shard_counters {
     _Atomic uint64_t pairs, hosts, overloaded;
     _Atomic uint64_t unknown_host_reports, unknown_pair_reports, pairs_refused;
     _Atomic uint64_t to_overload, to_idle, window_resets, snapshots;
+    _Atomic uint64_t weights_capped, pull_retries, evicted_idle, evicted_negative;
+    /* Posts refused because the receiving loop's queue was full. */
+    _Atomic uint64_t posts_dropped;
 } agent_shard_counters_t;
 
 typedef struct agent agent_t;
@@ -110,8 +126,11 @@ typedef struct agent_dns {
     uint64_t *backlog;
     size_t backlog_n, backlog_cap, backlog_pos;
     rx_timer_t *backlog_timer;
+    uint32_t dead_peer_timeout_ms;
+    bool started; /* the client connects on the first pull only */
     _Atomic bool connected;
     _Atomic uint64_t connects, requests, responses, bad_responses, send_failures;
+    _Atomic uint64_t posts_dropped; /* routes a full shard queue refused */
 } agent_dns_t;
 
 typedef struct agent_reporter agent_reporter_t;
@@ -146,6 +165,8 @@ typedef struct agent_totals {
     uint64_t requests; /* get_host + get_route + reports */
     uint64_t misrouted, truncated, malformed, unknown_msgid;
     uint64_t unknown_host_reports, unknown_pair_reports;
+    uint64_t pairs_refused, weights_capped, pull_retries, evicted_idle, evicted_negative;
+    uint64_t queue_drops; /* cross-loop posts refused by a full queue */
     bool dns_connected, reporter_connected;
 } agent_totals_t;
 
@@ -170,21 +191,25 @@ void agent_shard_post_dns_reconnect(agent_shard_t *sh);
 int agent_shard_post_config(agent_shard_t *sh, const lb_config_t *cfg);
 int agent_shard_port(const agent_shard_t *sh);
 
-int agent_dns_init(agent_dns_t *d, agent_t *a, rx_loop_t *loop, const lars_strv_t *servers);
+int agent_dns_init(agent_dns_t *d, agent_t *a, rx_loop_t *loop, const lars_strv_t *servers,
+                   uint32_t dead_peer_timeout_ms);
 int agent_dns_start(agent_dns_t *d);
 void agent_dns_destroy(agent_dns_t *d);
-/* Shard thread: ask lars-dns for a pair (no allocation). */
-void agent_dns_post_pull(agent_dns_t *d, int32_t modid, int32_t cmdid);
+/* Shard thread: ask lars-dns for a pair (no allocation). The first one
+ * starts the connection. -EAGAIN when the dns loop's queue is full. */
+int agent_dns_post_pull(agent_dns_t *d, int32_t modid, int32_t cmdid);
 /* Shard thread: takes `pairs` (malloc'd) in every case. */
 void agent_dns_post_pairs(agent_dns_t *d, uint64_t *pairs, size_t n);
 
 int agent_reporter_new(agent_t *a, rx_loop_t *loop, const lars_strv_t *servers,
-                       agent_reporter_t **ret);
+                       uint32_t dead_peer_timeout_ms, agent_reporter_t **ret);
 int agent_reporter_start(agent_reporter_t *r);
 void agent_reporter_free(agent_reporter_t *r);
-/* Shard thread: copies the snapshot and hands it to the reporter loop. */
-void agent_reporter_post(agent_reporter_t *r, int32_t modid, int32_t cmdid,
-                         const lb_call_result_t *results, size_t n);
+/* Shard thread: copies the snapshot and hands it to the reporter loop (the
+ * first one starts the connection). -EAGAIN when that loop's queue is
+ * full, -ENOMEM; the snapshot is then dropped. */
+int agent_reporter_post(agent_reporter_t *r, int32_t modid, int32_t cmdid,
+                        const lb_call_result_t *results, size_t n);
 bool agent_reporter_connected(const agent_reporter_t *r);
 typedef struct agent_reporter_counters {
     uint64_t connects, sent, pending, replaced, dropped;

@@ -63,6 +63,9 @@ struct lb_balancer {
     rx_map_node_t pair_node; /* in the route cache */
     uint32_t access_cnt;
     uint64_t last_update, last_stats;
+    uint64_t last_access; /* last get_host/get_route */
+    uint64_t pull_ts;     /* when the pending request was (last) sent */
+    uint8_t pull_tries;
     uint8_t state;
     bool dirty;      /* a report was counted since the last snapshot */
     bool stats_sent; /* last_stats is meaningful */
@@ -239,7 +242,7 @@ lb_balancer_t *lb_new(lb_ctx_t *ctx, int32_t modid, int32_t cmdid, uint64_t now)
     rx_map_init(&b->index, &host_map_type);
     b->idle = b->over = (lb_list_t){NIL, NIL, 0};
     b->state = LB_PULLING;
-    b->last_update = now;
+    b->last_update = b->last_access = b->pull_ts = now;
     return b;
 }
 
@@ -459,6 +462,8 @@ static void maybe_pull(lb_balancer_t *b, uint64_t now, bool *ret_pull)
     *ret_pull = false;
     if (b->state == LB_NEW && elapsed(now, b->last_update) > b->ctx->cfg.update_timeout_ms) {
         b->state = LB_PULLING;
+        b->pull_ts = now;
+        b->pull_tries = 0;
         b->ctx->counters.pulls++;
         *ret_pull = true;
     }
@@ -498,6 +503,7 @@ int lb_get_host(lb_balancer_t *b, uint64_t now, lb_host_t *ret_host, bool *ret_p
     else
         pick(b, probe_due(b) ? &b->over : &b->idle, ret_host);
 
+    b->last_access = now;
     maybe_pull(b, now, ret_pull);
     return ret;
 }
@@ -509,17 +515,26 @@ size_t lb_get_route(lb_balancer_t *b, uint64_t now, lb_host_t *out, size_t max, 
         for (uint32_t i = l ? b->over.head : b->idle.head; i != NIL && n < max;
              i = b->hosts[i].next)
             out[n++] = (lb_host_t){b->hosts[i].ip, b->hosts[i].port};
+    b->last_access = now;
     maybe_pull(b, now, ret_pull);
     return b->n_hosts;
 }
 
 /* ------------------------------------------------------------ report -- */
 
-static uint32_t failure_weight(const lb_config_t *cfg, uint32_t timecost_ms)
+/* A client's timecost_ms is not trusted: one forged report must not
+ * outweigh a host's whole history. */
+static uint32_t failure_weight(lb_ctx_t *ctx, uint32_t timecost_ms)
 {
+    const lb_config_t *cfg = &ctx->cfg;
+
     if (timecost_ms == 0 || cfg->err_amplify_ms == 0)
         return 1;
     uint32_t w = timecost_ms / cfg->err_amplify_ms;
+    if (cfg->max_err_weight && w > cfg->max_err_weight) {
+        ctx->counters.weights_capped++;
+        w = cfg->max_err_weight;
+    }
     return w ? w : 1;
 }
 
@@ -541,7 +556,7 @@ int lb_report(lb_balancer_t *b, uint64_t now, int32_t ip, int32_t port, int retc
         h->contin_succ = sat_add(h->contin_succ, 1);
         h->contin_err = 0;
     } else {
-        h->verr = sat_add(h->verr, failure_weight(&b->ctx->cfg, timecost_ms));
+        h->verr = sat_add(h->verr, failure_weight(b->ctx, timecost_ms));
         h->rerr = sat_add(h->rerr, 1);
         h->contin_err = sat_add(h->contin_err, 1);
         h->contin_succ = 0;
@@ -560,6 +575,33 @@ void lb_tick(lb_balancer_t *b, uint64_t now)
     for (uint32_t i = 0; i < b->n_hosts; i++)
         check_windows(b, i, now);
     maybe_emit_stats(b, now);
+}
+
+bool lb_pull_retry_due(lb_balancer_t *b, uint64_t now)
+{
+    uint64_t timeout = b->ctx->cfg.pull_timeout_ms;
+
+    if (b->state != LB_PULLING || timeout == 0)
+        return false;
+    if (elapsed(now, b->pull_ts) < timeout << (b->pull_tries < 4 ? b->pull_tries : 4))
+        return false;
+    if (b->pull_tries < UINT8_MAX)
+        b->pull_tries++;
+    b->pull_ts = now;
+    b->ctx->counters.pull_retries++;
+    return true;
+}
+
+lb_evict_t lb_evict_due(const lb_balancer_t *b, uint64_t now)
+{
+    const lb_config_t *cfg = &b->ctx->cfg;
+
+    if (b->n_hosts == 0 && cfg->negative_ttl_ms &&
+        elapsed(now, b->last_update) >= cfg->negative_ttl_ms)
+        return LB_EVICT_NEGATIVE;
+    if (cfg->pair_idle_timeout_ms && elapsed(now, b->last_access) >= cfg->pair_idle_timeout_ms)
+        return LB_EVICT_IDLE;
+    return LB_KEEP;
 }
 
 void lb_on_dns_reconnect(lb_balancer_t *b)
@@ -682,6 +724,7 @@ int lb_update_route(lb_balancer_t *b, uint64_t now, const lb_host_t *hosts, size
     }
     b->last_update = now;
     b->state = LB_NEW;
+    b->pull_tries = 0;
     return 0;
 }
 

@@ -65,7 +65,19 @@ typedef struct lb_config {
     uint64_t overload_timeout_ms;
     uint64_t update_timeout_ms;
     uint32_t err_amplify_ms; /* 0: every failure weighs 1 */
+    /* A failure weighs at most this much whatever timecost_ms a client
+     * claims (0: no cap); capped reports are counted in weights_capped. */
+    uint32_t max_err_weight;
     uint64_t report_interval_ms;
+    /* A PULLING pair with no answer after this long is requested again,
+     * the wait doubling with each try up to 16 times this (0: never). */
+    uint64_t pull_timeout_ms;
+    /* The route cache evicts pairs nobody asked for (get_host/get_route)
+     * for pair_idle_timeout_ms, and pairs without hosts (lars-dns answered
+     * empty, or never answered) negative_ttl_ms after their creation or
+     * last answer (0: never). */
+    uint64_t pair_idle_timeout_ms;
+    uint64_t negative_ttl_ms;
 } lb_config_t;
 
 #define LB_CONFIG_DEFAULTS                                                                         \
@@ -82,7 +94,11 @@ typedef struct lb_config {
         .overload_timeout_ms = 15000,                                                              \
         .update_timeout_ms = 15000,                                                                \
         .err_amplify_ms = 100,                                                                     \
+        .max_err_weight = 100,                                                                     \
         .report_interval_ms = 1000,                                                                \
+        .pull_timeout_ms = 3000,                                                                   \
+        .pair_idle_timeout_ms = 3600000,                                                           \
+        .negative_ttl_ms = 60000,                                                                  \
     })
 
 /* A host as the protocol carries it (HostInfo: IPv4 number as int32). */
@@ -138,7 +154,11 @@ typedef struct lb_counters {
     uint64_t snapshots;            /* on_stats calls */
     uint64_t snapshots_dropped;    /* snapshot skipped: no memory for its buffer */
     uint64_t to_overload, to_idle, window_resets;
-    uint64_t pairs_refused; /* route cache full or out of memory */
+    uint64_t pairs_refused;    /* route cache full or out of memory */
+    uint64_t weights_capped;   /* failure weight cut to max_err_weight */
+    uint64_t pull_retries;     /* PULLING past pull_timeout_ms: requested again */
+    uint64_t evicted_idle;     /* pairs nobody asked for, evicted */
+    uint64_t evicted_negative; /* pairs without hosts, evicted */
 } lb_counters_t;
 
 /* Settings, callbacks, counters and scratch space shared by the balancers of
@@ -193,6 +213,19 @@ int lb_update_route(lb_balancer_t *b, uint64_t now, const lb_host_t *hosts, size
 
 /* The once-a-second timer: every host's windows, then a due snapshot. */
 void lb_tick(lb_balancer_t *b, uint64_t now);
+
+/* The shard's timer: true when the pair is PULLING and its request got no
+ * answer within pull_timeout_ms (doubling per try); the caller requests it
+ * again (counted in pull_retries). */
+bool lb_pull_retry_due(lb_balancer_t *b, uint64_t now);
+
+typedef enum lb_evict {
+    LB_KEEP,
+    LB_EVICT_IDLE,     /* nobody asked for it for pair_idle_timeout_ms */
+    LB_EVICT_NEGATIVE, /* no hosts for negative_ttl_ms */
+} lb_evict_t;
+/* Whether the route cache should drop the pair now. */
+lb_evict_t lb_evict_due(const lb_balancer_t *b, uint64_t now);
 
 /* The connection to lars-dns was (re)established: PULLING becomes NEW. The
  * caller requests the route of every known pair afterwards. */

@@ -4,6 +4,10 @@
  * that owns the pair, and on every (re)connection asks each shard for its
  * pairs and requests them all again, so the new connection is subscribed.
  *
+ * The connection is made on the first pull, not at start: lars-dns closes
+ * connections that send no frame for a while, so an agent nobody asks
+ * anything would otherwise reconnect forever. Once made it is kept.
+ *
  * Pull requests made while lars-dns is unreachable are not queued: the pair
  * already sits in its shard's cache, and the reconnection requests every
  * cached pair anyway. A burst larger than the client's output queue waits
@@ -99,13 +103,26 @@ static void request(agent_dns_t *d, uint64_t key)
 
 static void pull_task(rx_loop_t *loop, void *arg)
 {
-    request(rx_loop_data(loop), (uint64_t)(uintptr_t)arg);
+    agent_dns_t *d = rx_loop_data(loop);
+
+    /* Its on_connect asks the shards for every pair, this one among them. */
+    if (!d->started) {
+        int r = rx_tcp_client_start(d->cli);
+        if (r < 0 && r != -EALREADY) {
+            lars_log_rl(LOG_ERR, "cannot start the lars-dns client: %s", strerror(-r));
+            return;
+        }
+        d->started = true;
+        return;
+    }
+    request(d, (uint64_t)(uintptr_t)arg);
 }
 
-void agent_dns_post_pull(agent_dns_t *d, int32_t modid, int32_t cmdid)
+int agent_dns_post_pull(agent_dns_t *d, int32_t modid, int32_t cmdid)
 {
     _Static_assert(sizeof(void *) >= sizeof(uint64_t), "the pair travels in a pointer");
-    (void)rx_loop_post(d->loop, pull_task, (void *)(uintptr_t)agent_pair_key(modid, cmdid));
+    return rx_loop_post_bounded(d->loop, pull_task, (void *)(uintptr_t)agent_pair_key(modid, cmdid),
+                                AGENT_POST_MAX);
 }
 
 static void pairs_task(rx_loop_t *loop, void *arg)
@@ -142,6 +159,7 @@ static void on_route(const rx_msg_t *msg, void *arg)
     lb_host_t *hosts = NULL;
     agent_shard_t *sh;
     size_t n = 0;
+    int r;
 
     if (wire_decode_get_route_resp(msg->body, msg->len, &resp) < 0) {
         agent_inc(d->bad_responses);
@@ -160,7 +178,10 @@ static void on_route(const rx_msg_t *msg, void *arg)
     while (n < resp.nhosts && wire_get_route_resp_next(&resp, &hosts[n]))
         n++;
     sh = &d->agent->shards[agent_shard_of(resp.modid, resp.cmdid)];
-    if (agent_shard_post_route(sh, resp.modid, resp.cmdid, hosts, n) == -ENOMEM)
+    r = agent_shard_post_route(sh, resp.modid, resp.cmdid, hosts, n);
+    if (r == -EAGAIN)
+        agent_inc(d->posts_dropped);
+    else if (r == -ENOMEM)
         lars_log_pair(LOG_ERR, resp.modid, resp.cmdid, "out of memory for the route of %d/%d",
                       resp.modid, resp.cmdid);
     free(hosts);
@@ -188,9 +209,11 @@ static void on_close(rx_tcp_client_t *cli, void *arg)
 
 /* ----------------------------------------------------------- lifecycle -- */
 
-int agent_dns_init(agent_dns_t *d, agent_t *a, rx_loop_t *loop, const lars_strv_t *servers)
+int agent_dns_init(agent_dns_t *d, agent_t *a, rx_loop_t *loop, const lars_strv_t *servers,
+                   uint32_t dead_peer_timeout_ms)
 {
     rx_tcp_client_config_t cfg = {
+        .dead_peer_timeout_ms = dead_peer_timeout_ms,
         .loop = loop,
         .servers = (const char *const *)servers->v,
         .nservers = (unsigned)servers->n,
@@ -216,9 +239,10 @@ int agent_dns_init(agent_dns_t *d, agent_t *a, rx_loop_t *loop, const lars_strv_
     return d->cli ? 0 : r;
 }
 
+/* The connection waits for the first pull (see pull_task). */
 int agent_dns_start(agent_dns_t *d)
 {
-    return rx_tcp_client_start(d->cli);
+    return 0;
 }
 
 /* After the dns loop stopped. */

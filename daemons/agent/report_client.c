@@ -8,6 +8,8 @@
  * Statistics to lars-reporter); on reconnect
  * they go out in arrival order. Once something is pending, new snapshots
  * queue behind it, so an older snapshot never overtakes a newer one.
+ * The connection is made when the first snapshot arrives (an agent with
+ * nothing to report does not hold one open), and kept from then on.
  * A snapshot bigger than one frame of the reporter's default limit is split
  * by hosts (rows are keyed by host, so the pieces add up to the whole).
  */
@@ -54,6 +56,7 @@ struct agent_reporter {
     rx_router_t *router;
     rx_tcp_client_t *cli;
     rx_timer_t *retry;
+    bool started;
     rep_pending_t pending;
     uint8_t *scratch;
     size_t scratch_cap;
@@ -188,6 +191,13 @@ static void snapshot_task(rx_loop_t *loop, void *arg)
     agent_reporter_t *r = s->r;
     int err;
 
+    if (!r->started) {
+        err = rx_tcp_client_start(r->cli);
+        if (err < 0 && err != -EALREADY)
+            lars_log_rl(LOG_ERR, "cannot start the lars-reporter client: %s", strerror(-err));
+        else
+            r->started = true;
+    }
     if (r->pending.pos < r->pending.n || !rx_tcp_client_connected(r->cli)) {
         pending_put(r, s);
         return;
@@ -203,20 +213,23 @@ static void snapshot_task(rx_loop_t *loop, void *arg)
     free(s);
 }
 
-void agent_reporter_post(agent_reporter_t *r, int32_t modid, int32_t cmdid,
-                         const lb_call_result_t *results, size_t n)
+int agent_reporter_post(agent_reporter_t *r, int32_t modid, int32_t cmdid,
+                        const lb_call_result_t *results, size_t n)
 {
     rep_snapshot_t *s = malloc(sizeof(*s) + n * sizeof(*results));
+    int err;
 
     if (!s) {
         agent_inc(r->dropped);
-        return;
+        return -ENOMEM;
     }
     *s = (rep_snapshot_t){.r = r, .pair = {modid, cmdid}, .n = n};
     if (n)
         memcpy(s->results, results, n * sizeof(*results));
-    if (rx_loop_post(r->loop, snapshot_task, s) < 0)
+    err = rx_loop_post_bounded(r->loop, snapshot_task, s, AGENT_POST_MAX);
+    if (err < 0)
         free(s);
+    return err;
 }
 
 static void on_connect(rx_tcp_client_t *cli, void *arg)
@@ -241,11 +254,12 @@ static void on_close(rx_tcp_client_t *cli, void *arg)
 /* ----------------------------------------------------------- lifecycle -- */
 
 int agent_reporter_new(agent_t *a, rx_loop_t *loop, const lars_strv_t *servers,
-                       agent_reporter_t **ret)
+                       uint32_t dead_peer_timeout_ms, agent_reporter_t **ret)
 {
     agent_reporter_t *r = calloc(1, sizeof(*r));
     rx_tcp_client_config_t cfg = {
         .loop = loop,
+        .dead_peer_timeout_ms = dead_peer_timeout_ms,
         .servers = (const char *const *)servers->v,
         .nservers = (unsigned)servers->n,
         .max_frame = a->max_frame,
@@ -276,9 +290,10 @@ out_free:
     return err;
 }
 
+/* The connection waits for the first snapshot (see snapshot_task). */
 int agent_reporter_start(agent_reporter_t *r)
 {
-    return rx_tcp_client_start(r->cli);
+    return 0;
 }
 
 /* After the reporter loop stopped. */

@@ -155,14 +155,35 @@ void route_cache_foreach(route_cache_t *cache, void (*cb)(lb_balancer_t *b, void
         cb(lb_of_pair_node(n), arg);
 }
 
-static void tick_one(lb_balancer_t *b, void *arg)
+void route_cache_tick(route_cache_t *cache, uint64_t now,
+                      void (*pull)(int32_t modid, int32_t cmdid, void *arg), void *arg)
 {
-    lb_tick(b, *(const uint64_t *)arg);
-}
+    lb_counters_t *c = lb_ctx_counters(cache->ctx);
+    rx_map_iter_t it;
+    rx_map_node_t *n;
 
-void route_cache_tick(route_cache_t *cache, uint64_t now)
-{
-    route_cache_foreach(cache, tick_one, &now);
+    rx_map_iter_init(&it, &cache->pairs);
+    while ((n = rx_map_iter_next(&it))) {
+        lb_balancer_t *b = lb_of_pair_node(n);
+
+        switch (lb_evict_due(b, now)) {
+        case LB_EVICT_NEGATIVE:
+            c->evicted_negative++;
+            rx_map_remove(&cache->pairs, n);
+            lb_free(b);
+            continue;
+        case LB_EVICT_IDLE:
+            c->evicted_idle++;
+            rx_map_remove(&cache->pairs, n);
+            lb_free(b);
+            continue;
+        case LB_KEEP:
+            break;
+        }
+        lb_tick(b, now);
+        if (lb_pull_retry_due(b, now) && pull)
+            pull(lb_modid(b), lb_cmdid(b), arg);
+    }
 }
 
 typedef struct reconnect_ctx {

@@ -3,8 +3,11 @@
  *
  * A keyed hash map (rx_map) of balancers (balancers never move, so a
  * pointer stays valid until route_cache_free()). Pairs are created on
- * first use (get_host, get_route) in PULLING state and never removed: a pair
- * lars-dns reports empty stays as a negative entry. Lookups of known pairs
+ * first use (get_host, get_route) in PULLING state; the tick evicts pairs
+ * nobody asked for within pair_idle_timeout_ms and negative entries (no
+ * hosts: lars-dns reported the pair empty, or never answered) after
+ * negative_ttl_ms (see lb_config_t), so applications cannot fill the cache
+ * with pairs that do not exist. Lookups of known pairs
  * allocate nothing. Owned by the shard's thread like its lb_ctx_t, which must
  * outlive it. All times are monotonic milliseconds (see balancer.h).
  */
@@ -53,8 +56,12 @@ int route_cache_report(route_cache_t *cache, int32_t modid, int32_t cmdid, uint6
 int route_cache_update_route(route_cache_t *cache, int32_t modid, int32_t cmdid, uint64_t now,
                              const lb_host_t *hosts, size_t n);
 
-/* The shard's once-a-second timer. */
-void route_cache_tick(route_cache_t *cache, uint64_t now);
+/* The shard's once-a-second timer: evicts the pairs lb_evict_due() names
+ * (before a tick could snapshot them), ticks the others, and calls pull
+ * (may be NULL) for every pair whose request is due again. pull must not
+ * add or remove pairs. */
+void route_cache_tick(route_cache_t *cache, uint64_t now,
+                      void (*pull)(int32_t modid, int32_t cmdid, void *arg), void *arg);
 
 /* Every balancer, in no particular order. cb must not add pairs. */
 void route_cache_foreach(route_cache_t *cache, void (*cb)(lb_balancer_t *b, void *arg), void *arg);

@@ -56,6 +56,22 @@ const lars_conf_key_t agent_conf_keys[] = {
                       "seconds after which a route is pulled again on use"),
     LARS_CONF_INT_KEY("loadbalance.err_amplify_ms", agent_settings_t, err_amplify_ms, 100, 0,
                       86400000, "a failure weighs timecost_ms / this (0: always 1)"),
+    LARS_CONF_INT_KEY("loadbalance.max_err_weight", agent_settings_t, max_err_weight, 100, 0,
+                      1000000000, "most one failure may weigh, whatever its timecost (0: no cap)"),
+    LARS_CONF_INT_KEY("pull_timeout_ms", agent_settings_t, pull_timeout_ms, 3000, 0, 86400000,
+                      "a route request unanswered this long is sent again, backing off (0: never)"),
+    LARS_CONF_INT_KEY("pair_idle_timeout_s", agent_settings_t, pair_idle_timeout_s, 3600, 0,
+                      31536000, "pairs nobody asked for this long are evicted (0: never)"),
+    LARS_CONF_INT_KEY("negative_ttl_s", agent_settings_t, negative_ttl_s, 60, 0, 31536000,
+                      "pairs without hosts are evicted after this long (0: never)"),
+    LARS_CONF_INT_KEY("dns.dead_peer_timeout_ms", agent_settings_t, dns_dead_peer_timeout_ms, 20000,
+                      0, 3600000,
+                      "a silent lars-dns is given up within this bound (0: kernel default; "
+                      "restart to change)"),
+    LARS_CONF_INT_KEY("reporter.dead_peer_timeout_ms", agent_settings_t,
+                      reporter_dead_peer_timeout_ms, 20000, 0, 3600000,
+                      "a silent lars-reporter is given up within this bound (0: kernel default; "
+                      "restart to change)"),
 };
 const size_t agent_conf_nkeys = LARS_CONF_NKEYS(agent_conf_keys);
 
@@ -74,7 +90,11 @@ void agent_settings_lb_config(const agent_settings_t *s, lb_config_t *ret)
         .overload_timeout_ms = (uint64_t)s->overload_timeout * 1000,
         .update_timeout_ms = (uint64_t)s->update_timeout * 1000,
         .err_amplify_ms = (uint32_t)s->err_amplify_ms,
+        .max_err_weight = (uint32_t)s->max_err_weight,
         .report_interval_ms = (uint64_t)s->report_interval_ms,
+        .pull_timeout_ms = (uint64_t)s->pull_timeout_ms,
+        .pair_idle_timeout_ms = (uint64_t)s->pair_idle_timeout_s * 1000,
+        .negative_ttl_ms = (uint64_t)s->negative_ttl_s * 1000,
     };
 }
 

@@ -58,7 +58,8 @@ static agent_shard_t *owner_of(agent_shard_t *sh, int32_t modid, int32_t cmdid)
 static void pull(agent_shard_t *sh, int32_t modid, int32_t cmdid)
 {
     agent_inc(sh->c.pulls);
-    agent_dns_post_pull(&sh->agent->dns, modid, cmdid);
+    if (agent_dns_post_pull(&sh->agent->dns, modid, cmdid) == -EAGAIN)
+        agent_inc(sh->c.posts_dropped);
 }
 
 static void log_undecodable(agent_shard_t *sh, const rx_msg_t *msg)
@@ -176,8 +177,10 @@ static void forward(agent_shard_t *sh, agent_shard_t *owner, const rx_msg_t *msg
     f->to = *msg->from.addr;
     f->msgid = msg->msgid;
     memcpy(&f->u, req, req_size);
-    if (rx_loop_post(owner->loop, forward_task, f) < 0)
+    if (rx_loop_post_bounded(owner->loop, forward_task, f, AGENT_POST_MAX) < 0) {
+        agent_inc(sh->c.posts_dropped);
         free(f);
+    }
 }
 
 /* ------------------------------------------------------------ handlers -- */
@@ -245,7 +248,8 @@ static void on_stats(const lb_balancer_t *b, const lb_call_result_t *results, si
 {
     agent_shard_t *sh = arg;
 
-    agent_reporter_post(sh->agent->rep, lb_modid(b), lb_cmdid(b), results, n);
+    if (agent_reporter_post(sh->agent->rep, lb_modid(b), lb_cmdid(b), results, n) == -EAGAIN)
+        agent_inc(sh->c.posts_dropped);
 }
 
 static const char *reason_name(lb_event_reason_t r)
@@ -322,13 +326,18 @@ static void log_dropped(agent_shard_t *sh)
     sh->logged_unknown = st.frames_unknown;
 }
 
+static void tick_pull(int32_t modid, int32_t cmdid, void *arg)
+{
+    pull(arg, modid, cmdid);
+}
+
 static void on_tick(rx_loop_t *loop, rx_timer_t *timer, void *arg)
 {
     agent_shard_t *sh = arg;
     const lb_counters_t *lc = lb_ctx_counters(sh->lb);
     shard_sums_t sums = {0};
 
-    route_cache_tick(sh->cache, rx_loop_now(loop));
+    route_cache_tick(sh->cache, rx_loop_now(loop), tick_pull, sh);
     route_cache_foreach(sh->cache, sum_balancer, &sums);
     agent_set(sh->c.pairs, route_cache_count(sh->cache));
     agent_set(sh->c.hosts, sums.hosts);
@@ -340,6 +349,10 @@ static void on_tick(rx_loop_t *loop, rx_timer_t *timer, void *arg)
     agent_set(sh->c.to_idle, lc->to_idle);
     agent_set(sh->c.window_resets, lc->window_resets);
     agent_set(sh->c.snapshots, lc->snapshots);
+    agent_set(sh->c.weights_capped, lc->weights_capped);
+    agent_set(sh->c.pull_retries, lc->pull_retries);
+    agent_set(sh->c.evicted_idle, lc->evicted_idle);
+    agent_set(sh->c.evicted_negative, lc->evicted_negative);
     log_dropped(sh);
 }
 
@@ -371,7 +384,7 @@ int agent_shard_post_route(agent_shard_t *sh, int32_t modid, int32_t cmdid, cons
     *m = (shard_route_msg_t){.sh = sh, .modid = modid, .cmdid = cmdid, .n = n};
     if (n)
         memcpy(m->hosts, hosts, n * sizeof(lb_host_t));
-    r = rx_loop_post(sh->loop, route_task, m);
+    r = rx_loop_post_bounded(sh->loop, route_task, m, AGENT_POST_MAX);
     if (r < 0)
         free(m);
     return r;

@@ -630,11 +630,37 @@ static void contin_err_limit_overloads(void **state)
     fx_free(f);
 }
 
+/* (f) A forged ReportRequest with timecost_ms = 0xffffffff weighs at most
+ * max_err_weight (default 100: a 10 s timeout at err_amplify_ms 100). */
+static void failure_weight_is_capped_at_max_err_weight(void **state)
+{
+    lb_config_t cfg = LB_CONFIG_DEFAULTS;
+    cfg.err_rate = 1.0;
+    cfg.contin_err_limit = 1000;
+    fx_t *f = fx_new(&cfg);
+    lb_balancer_t *b = fx_pair(f, 0, "A");
+
+    rep(b, 10, 'A', false, 0xffffffffu);
+    assert_int_equal(info(b, 'A').verr, 100);
+    assert_int_equal(lb_ctx_counters(f->ctx)->weights_capped, 1);
+    rep(b, 10, 'A', false, 10000); /* exactly the cap: not capped */
+    assert_int_equal(info(b, 'A').verr, 200);
+    assert_int_equal(lb_ctx_counters(f->ctx)->weights_capped, 1);
+    rep(b, 10, 'A', false, 10100);
+    assert_int_equal(info(b, 'A').verr, 300);
+    assert_int_equal(lb_ctx_counters(f->ctx)->weights_capped, 2);
+    /* The host is still balanced on its real successes: vsucc untouched. */
+    assert_int_equal(info(b, 'A').vsucc, 180);
+    assert_int_equal(info(b, 'A').rerr, 3);
+    fx_free(f);
+}
+
 static void failure_weight_is_timecost_over_err_amplify_ms(void **state)
 {
     lb_config_t cfg = LB_CONFIG_DEFAULTS;
     cfg.err_rate = 1.0;
     cfg.contin_err_limit = 1000;
+    cfg.max_err_weight = 0; /* uncapped: the original's rule */
     fx_t *f = fx_new(&cfg);
     lb_balancer_t *b = fx_pair(f, 0, "A");
     static const struct {
@@ -740,10 +766,10 @@ static void overload_timeout_returns_idle_via_tick_without_traffic(void **state)
     lb_balancer_t *b = fx_pair(f, 0, "ABC");
 
     overload_now(b, 1000, 'A');
-    route_cache_tick(f->cache, 15999); /* ends B's and C's first windows */
+    route_cache_tick(f->cache, 15999, NULL, NULL); /* ends B's and C's first windows */
     assert_true(overloaded(b, 'A'));
     assert_int_equal(f->n_ev, 3);
-    route_cache_tick(f->cache, 16000);
+    route_cache_tick(f->cache, 16000, NULL, NULL);
     assert_false(overloaded(b, 'A'));
     assert_int_equal(f->n_ev, 4);
     assert_int_equal(f->ev[3].kind, LB_EV_IDLE);
@@ -903,7 +929,7 @@ static void stats_emitted_at_most_once_per_interval_and_only_after_reports(void 
     fx_t *f = fx_new(NULL);
     lb_balancer_t *b = fx_pair(f, 0, "AB");
 
-    route_cache_tick(f->cache, 5000);
+    route_cache_tick(f->cache, 5000, NULL, NULL);
     assert_int_equal(f->n_stats, 0);
     rep(b, 5000, 'A', true, 0);
     assert_int_equal(f->n_stats, 1); /* the first one at once */
@@ -915,25 +941,25 @@ static void stats_emitted_at_most_once_per_interval_and_only_after_reports(void 
     assert_int_equal(f->last[1].succ, 0);
     rep(b, 5100, 'A', false, 0);
     rep(b, 5999, 'A', true, 0);
-    route_cache_tick(f->cache, 5999);
+    route_cache_tick(f->cache, 5999, NULL, NULL);
     assert_int_equal(f->n_stats, 1);
-    route_cache_tick(f->cache, 6000);
+    route_cache_tick(f->cache, 6000, NULL, NULL);
     assert_int_equal(f->n_stats, 2);
     assert_int_equal(f->last_now, 6000);
     assert_int_equal(f->last[0].succ, 2);
     assert_int_equal(f->last[0].err, 1);
     assert_false(f->last[0].overload);
-    route_cache_tick(f->cache, 7000);
-    route_cache_tick(f->cache, 9000);
+    route_cache_tick(f->cache, 7000, NULL, NULL);
+    route_cache_tick(f->cache, 9000, NULL, NULL);
     assert_int_equal(f->n_stats, 2); /* nothing reported since */
     rep(b, 9000, 'B', false, 2100);  /* overloads B: counts flushed before set_overload */
     assert_int_equal(f->n_stats, 3);
     assert_int_equal(f->last_n, 2);
     assert_int_equal(f->last[1].err, 1); /* B's count before set_overload cleared it */
     rep(b, 9500, 'B', true, 0);
-    route_cache_tick(f->cache, 9999);
+    route_cache_tick(f->cache, 9999, NULL, NULL);
     assert_int_equal(f->n_stats, 3);
-    route_cache_tick(f->cache, 10000);
+    route_cache_tick(f->cache, 10000, NULL, NULL);
     assert_int_equal(f->n_stats, 4);
     /* Idle list first, then overloaded, with the flag. */
     assert_int_equal(letter((lb_host_t){f->last[1].ip, 0}), 'B');
@@ -1101,7 +1127,7 @@ static void route_cache_holds_10k_pairs_of_10_hosts(void **state)
         assert_int_equal(route_cache_report(c, modid, cmdid, 3, want.ip, want.port, 0, 0), 0);
     }
     assert_null(route_cache_find(c, 1, 0));
-    route_cache_tick(c, 20000);
+    route_cache_tick(c, 20000, NULL, NULL);
 
     size_t own = route_cache_memory(c);
     size_t heap = after.uordblks > before.uordblks ? after.uordblks - before.uordblks : 0;
@@ -1112,6 +1138,78 @@ static void route_cache_holds_10k_pairs_of_10_hosts(void **state)
     assert_true(heap < 16u << 20);
     route_cache_free(c);
     lb_ctx_free(ctx);
+}
+
+/* ------------------------------------------------- pull retry, eviction -- */
+
+static void count_pull(int32_t modid, int32_t cmdid, void *arg)
+{
+    (*(int *)arg)++;
+}
+
+/* A pull that got no answer is asked again after pull_timeout_ms, then after
+ * twice, four times ... as long (at most 16 times), until an answer. */
+static void unanswered_pull_is_retried_with_backoff(void **state)
+{
+    fx_t *f = fx_new(NULL);
+    lb_host_t h, hosts[1] = {H('A')};
+    bool pull;
+    int pulls = 0;
+    static const uint64_t due[] = {3000, 9000, 21000, 45000, 93000, 141000};
+
+    assert_int_equal(route_cache_get_host(f->cache, MODID, CMDID, 0, &h, &pull), LB_RET_NOEXIST);
+    assert_true(pull);
+    /* Keep the pair asked for and not negative-evicted for this test. */
+    lb_config_t cfg = LB_CONFIG_DEFAULTS;
+    cfg.negative_ttl_ms = 0;
+    assert_int_equal(lb_ctx_set_config(f->ctx, &cfg), 0);
+    for (size_t i = 0; i < sizeof(due) / sizeof(due[0]); i++) {
+        route_cache_tick(f->cache, due[i] - 1, count_pull, &pulls);
+        assert_int_equal(pulls, (int)i);
+        route_cache_tick(f->cache, due[i], count_pull, &pulls);
+        assert_int_equal(pulls, (int)i + 1);
+    }
+    assert_int_equal(lb_ctx_counters(f->ctx)->pull_retries, 6);
+    assert_int_equal(route_cache_update_route(f->cache, MODID, CMDID, 150000, hosts, 1), 0);
+    route_cache_tick(f->cache, 400000, count_pull, &pulls);
+    assert_int_equal(pulls, 6);
+    fx_free(f);
+}
+
+/* Pairs nobody asked for go after pair_idle_timeout_ms; pairs without hosts
+ * (answered empty, or never answered) after negative_ttl_ms. */
+static void idle_and_negative_pairs_are_evicted(void **state)
+{
+    fx_t *f = fx_new(NULL);
+    lb_host_t h, hosts[1] = {H('A')};
+    bool pull;
+    const lb_counters_t *c = lb_ctx_counters(f->ctx);
+
+    /* 1/1: answered with a host, asked for now and then. 1/2: answered
+     * empty. 1/3: never answered. */
+    route_cache_get_host(f->cache, 1, 1, 0, &h, &pull);
+    route_cache_get_host(f->cache, 1, 2, 0, &h, &pull);
+    route_cache_get_host(f->cache, 1, 3, 0, &h, &pull);
+    assert_int_equal(route_cache_update_route(f->cache, 1, 1, 100, hosts, 1), 0);
+    assert_int_equal(route_cache_update_route(f->cache, 1, 2, 100, NULL, 0), 0);
+    route_cache_tick(f->cache, 59999, NULL, NULL);
+    assert_int_equal(route_cache_count(f->cache), 3);
+    route_cache_tick(f->cache, 60000, NULL, NULL); /* 1/3 */
+    assert_int_equal(route_cache_count(f->cache), 2);
+    assert_null(route_cache_find(f->cache, 1, 3));
+    route_cache_tick(f->cache, 60100, NULL, NULL); /* 1/2 */
+    assert_int_equal(route_cache_count(f->cache), 1);
+    assert_int_equal(c->evicted_negative, 2);
+    assert_non_null(route_cache_find(f->cache, 1, 1));
+
+    assert_int_equal(route_cache_get_host(f->cache, 1, 1, 1000000, &h, &pull), LB_RET_SUCC);
+    route_cache_tick(f->cache, 1000000 + 3599999, NULL, NULL);
+    assert_non_null(route_cache_find(f->cache, 1, 1));
+    route_cache_tick(f->cache, 1000000 + 3600000, NULL, NULL);
+    assert_null(route_cache_find(f->cache, 1, 1));
+    assert_int_equal(c->evicted_idle, 1);
+    assert_int_equal(route_cache_count(f->cache), 0);
+    fx_free(f);
 }
 
 int main(void)
@@ -1135,6 +1233,9 @@ int main(void)
         cmocka_unit_test(small_volumes_need_a_higher_error_rate_to_overload),
         cmocka_unit_test(contin_err_limit_overloads),
         cmocka_unit_test(failure_weight_is_timecost_over_err_amplify_ms),
+        cmocka_unit_test(failure_weight_is_capped_at_max_err_weight),
+        cmocka_unit_test(unanswered_pull_is_retried_with_backoff),
+        cmocka_unit_test(idle_and_negative_pairs_are_evicted),
         cmocka_unit_test(success_on_idle_and_failure_on_overloaded_change_nothing),
         cmocka_unit_test(overloaded_goes_idle_via_succ_rate),
         cmocka_unit_test(overloaded_goes_idle_via_contin_succ_limit),

@@ -491,6 +491,26 @@ static void loop_post_before_run_is_run(void **state)
     rx_loop_free(loop);
 }
 
+static void bounded_count_task(rx_loop_t *loop, void *arg)
+{
+    ++*(int *)arg;
+}
+
+/* A full queue refuses at once (-EAGAIN); rx_loop_post has no bound. */
+static void loop_post_bounded_refuses_past_its_bound(void **state)
+{
+    rx_loop_t *loop = rx_loop_new();
+    int n = 0;
+
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rx_loop_post_bounded(loop, bounded_count_task, &n, 3), 0);
+    assert_int_equal(rx_loop_post_bounded(loop, bounded_count_task, &n, 3), -EAGAIN);
+    assert_int_equal(rx_loop_post(loop, post_before_run_task, &n), 0); /* unbounded */
+    run_guarded(loop);
+    assert_int_equal(n, 4);
+    rx_loop_free(loop);
+}
+
 static void loop_free_drops_pending_tasks(void **state)
 {
     rx_loop_t *loop = rx_loop_new();
@@ -531,6 +551,7 @@ int main(void)
         cmocka_unit_test(loop_post_from_many_threads_runs_each_task_once_in_order),
         cmocka_unit_test(loop_post_while_stopping_loses_and_repeats_nothing),
         cmocka_unit_test(loop_post_before_run_is_run),
+        cmocka_unit_test(loop_post_bounded_refuses_past_its_bound),
         cmocka_unit_test(loop_free_drops_pending_tasks),
         cmocka_unit_test(loop_data_and_index_accessors),
     };

@@ -550,6 +550,62 @@ static void client_drops_partial_frame_of_lost_connection_keeps_the_rest(void **
     close(lfd);
 }
 
+/* A peer that accepts and closes at once (a server at its max_conns): the
+ * connections never prove alive, so the backoff keeps growing instead of
+ * restarting at backoff_min_ms after every connect. */
+typedef struct closer {
+    int lfd;
+    atomic_bool stop;
+    atomic_int accepted;
+    pthread_t thread;
+} closer_t;
+
+static void *closer_main(void *arg)
+{
+    closer_t *c = arg;
+
+    while (!atomic_load(&c->stop)) {
+        int fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            atomic_fetch_add(&c->accepted, 1);
+            close(fd);
+        } else {
+            sleep_ms(2);
+        }
+    }
+    return NULL;
+}
+
+static void client_backs_off_from_a_server_that_accepts_and_closes(void **state)
+{
+    fixture_t *f = fixture_new();
+    closer_t c = {0};
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t slen = sizeof(sa);
+    char addr[32];
+    const char *servers[] = {addr};
+    int accepted;
+
+    c.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(c.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(c.lfd, 16), 0);
+    getsockname(c.lfd, (struct sockaddr *)&sa, &slen);
+    assert_int_equal(pthread_create(&c.thread, NULL, closer_main, &c), 0);
+    addr_of(addr, sizeof(addr), ntohs(sa.sin_port));
+    client_start(f, (rx_tcp_client_config_t){.servers = servers, .nservers = 1});
+    sleep_ms(3000);
+    accepted = atomic_load(&c.accepted);
+    /* 100, 200, 400, 800, 1600 ms (+-20%): about 6 in 3 s; ~30 when every
+     * connect reset the backoff. */
+    assert_true(accepted >= 2);
+    assert_true(accepted <= 8);
+    fixture_free(f);
+    atomic_store(&c.stop, true);
+    pthread_join(c.thread, NULL);
+    close(c.lfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +615,7 @@ int main(void)
         cmocka_unit_test(client_tries_next_server_when_first_is_down),
         cmocka_unit_test(client_closes_on_bad_frame_and_reconnects),
         cmocka_unit_test(client_times_out_a_connect_that_hangs),
+        cmocka_unit_test(client_backs_off_from_a_server_that_accepts_and_closes),
         cmocka_unit_test(client_drops_partial_frame_of_lost_connection_keeps_the_rest),
     };
 
