@@ -165,6 +165,13 @@ int agent_watch(agent_t *a, lars_sd_watchdog_t *wd)
 
 /* ----------------------------------------------------------- counters -- */
 
+/* A client's state for STATUS and SIGUSR1: the clients connect lazily, so
+ * one never used is idle, not down. */
+static const char *link_state(bool started, bool connected)
+{
+    return connected ? "connected" : started ? "disconnected" : "idle";
+}
+
 void agent_totals(agent_t *a, agent_totals_t *ret)
 {
     memset(ret, 0, sizeof(*ret));
@@ -191,8 +198,9 @@ void agent_totals(agent_t *a, agent_totals_t *ret)
         ret->queue_drops += agent_get(c->posts_dropped);
     }
     ret->queue_drops += agent_get(a->dns.posts_dropped);
-    ret->dns_connected = agent_get(a->dns.connected);
-    ret->reporter_connected = agent_reporter_connected(a->rep);
+    ret->dns_state = link_state(agent_get(a->dns.started), agent_get(a->dns.connected));
+    ret->reporter_state =
+        link_state(agent_reporter_started(a->rep), agent_reporter_connected(a->rep));
 }
 
 void agent_status_format(const agent_totals_t *t, double rps, char *buf, size_t size)
@@ -203,8 +211,7 @@ void agent_status_format(const agent_totals_t *t, double rps, char *buf, size_t 
              "unknown host reports %llu; pairs refused %llu, evicted idle %llu, evicted negative "
              "%llu, pull retries %llu, capped weights %llu, queue drops %llu",
              (unsigned long long)t->pairs, (unsigned long long)t->hosts,
-             (unsigned long long)t->overloaded, t->dns_connected ? "connected" : "disconnected",
-             t->reporter_connected ? "connected" : "disconnected", rps,
+             (unsigned long long)t->overloaded, t->dns_state, t->reporter_state, rps,
              (unsigned long long)t->misrouted, (unsigned long long)t->truncated,
              (unsigned long long)t->malformed, (unsigned long long)t->unknown_msgid,
              (unsigned long long)(t->unknown_host_reports + t->unknown_pair_reports),
@@ -251,7 +258,7 @@ void agent_log_counters(agent_t *a)
     lars_log(LOG_NOTICE,
              "lars-dns: %s, connects %llu, connect failures %llu, requests %llu, responses %llu, "
              "bad responses %llu, send failures %llu, bad frames %llu, queue drops %llu",
-             agent_get(a->dns.connected) ? "connected" : "disconnected",
+             link_state(agent_get(a->dns.started), agent_get(a->dns.connected)),
              U(agent_get(a->dns.connects)), U(ds.connect_failures), U(agent_get(a->dns.requests)),
              U(agent_get(a->dns.responses)), U(agent_get(a->dns.bad_responses)),
              U(agent_get(a->dns.send_failures)), U(ds.frames_bad),
@@ -260,6 +267,6 @@ void agent_log_counters(agent_t *a)
     lars_log(LOG_NOTICE,
              "lars-reporter: %s, connects %llu, snapshots sent %llu, pending %llu, replaced while "
              "pending %llu, dropped %llu",
-             agent_reporter_connected(a->rep) ? "connected" : "disconnected", U(rc.connects),
-             U(rc.sent), U(rc.pending), U(rc.replaced), U(rc.dropped));
+             link_state(agent_reporter_started(a->rep), agent_reporter_connected(a->rep)),
+             U(rc.connects), U(rc.sent), U(rc.pending), U(rc.replaced), U(rc.dropped));
 }

@@ -127,7 +127,7 @@ typedef struct agent_dns {
     size_t backlog_n, backlog_cap, backlog_pos;
     rx_timer_t *backlog_timer;
     uint32_t dead_peer_timeout_ms;
-    bool started; /* the client connects on the first pull only */
+    _Atomic bool started; /* the client connects on the first pull only */
     _Atomic bool connected;
     _Atomic uint64_t connects, requests, responses, bad_responses, send_failures;
     _Atomic uint64_t posts_dropped; /* routes a full shard queue refused */
@@ -167,7 +167,9 @@ typedef struct agent_totals {
     uint64_t unknown_host_reports, unknown_pair_reports;
     uint64_t pairs_refused, weights_capped, pull_retries, evicted_idle, evicted_negative;
     uint64_t queue_drops; /* cross-loop posts refused by a full queue */
-    bool dns_connected, reporter_connected;
+    /* "connected", "disconnected", or "idle" before the first use (the
+     * clients connect lazily) */
+    const char *dns_state, *reporter_state;
 } agent_totals_t;
 
 void agent_totals(agent_t *a, agent_totals_t *ret);
@@ -211,6 +213,8 @@ void agent_reporter_free(agent_reporter_t *r);
 int agent_reporter_post(agent_reporter_t *r, int32_t modid, int32_t cmdid,
                         const lb_call_result_t *results, size_t n);
 bool agent_reporter_connected(const agent_reporter_t *r);
+/* Whether the client was ever asked to connect (it connects lazily). */
+bool agent_reporter_started(const agent_reporter_t *r);
 typedef struct agent_reporter_counters {
     uint64_t connects, sent, pending, replaced, dropped;
 } agent_reporter_counters_t;

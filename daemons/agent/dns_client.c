@@ -106,13 +106,13 @@ static void pull_task(rx_loop_t *loop, void *arg)
     agent_dns_t *d = rx_loop_data(loop);
 
     /* Its on_connect asks the shards for every pair, this one among them. */
-    if (!d->started) {
+    if (!agent_get(d->started)) {
         int r = rx_tcp_client_start(d->cli);
         if (r < 0 && r != -EALREADY) {
             lars_log_rl(LOG_ERR, "cannot start the lars-dns client: %s", strerror(-r));
             return;
         }
-        d->started = true;
+        agent_set(d->started, true);
         return;
     }
     request(d, (uint64_t)(uintptr_t)arg);

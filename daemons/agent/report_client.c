@@ -56,7 +56,7 @@ struct agent_reporter {
     rx_router_t *router;
     rx_tcp_client_t *cli;
     rx_timer_t *retry;
-    bool started;
+    _Atomic bool started;
     rep_pending_t pending;
     uint8_t *scratch;
     size_t scratch_cap;
@@ -191,12 +191,12 @@ static void snapshot_task(rx_loop_t *loop, void *arg)
     agent_reporter_t *r = s->r;
     int err;
 
-    if (!r->started) {
+    if (!agent_get(r->started)) {
         err = rx_tcp_client_start(r->cli);
         if (err < 0 && err != -EALREADY)
             lars_log_rl(LOG_ERR, "cannot start the lars-reporter client: %s", strerror(-err));
         else
-            r->started = true;
+            agent_set(r->started, true);
     }
     if (r->pending.pos < r->pending.n || !rx_tcp_client_connected(r->cli)) {
         pending_put(r, s);
@@ -312,6 +312,11 @@ void agent_reporter_free(agent_reporter_t *r)
 bool agent_reporter_connected(const agent_reporter_t *r)
 {
     return agent_get(((agent_reporter_t *)r)->connected);
+}
+
+bool agent_reporter_started(const agent_reporter_t *r)
+{
+    return agent_get(((agent_reporter_t *)r)->started);
 }
 
 void agent_reporter_counters(const agent_reporter_t *r, agent_reporter_counters_t *ret)

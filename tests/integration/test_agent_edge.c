@@ -351,6 +351,8 @@ static void dns_connection_is_lazy_and_backs_off(void **state)
     usleep(1500 * 1000);
     fd = accept(lfd, NULL, NULL);
     assert_true(fd < 0); /* idle: no connection */
+    /* and STATUS says idle, not "disconnected", which reads as a fault */
+    assert_true(harness_wait_status(a2, "lars-dns idle, lars-reporter idle", 5000));
 
     lars_options_t o = {.base_port = port2, .timeout_ms = 200, .tries = 1};
     lars_client_t *c = lars_open(&o, NULL);
