@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "api/lars.h"
+#include "harness/colliding_keys.h"
 #include "harness/harness.h"
 #include "harness/mariadb.h"
 #include "libreactor/reactor.h"
@@ -315,6 +316,51 @@ static void a_million_unknown_pairs_are_evicted(void **state)
     lars_close(c);
 }
 
+/* (c) 50,000 pairs that all shared one bucket under the mixer the route
+ * cache used before its keyed hash (within max_pairs): the agent keeps
+ * feeding its watchdog and answering a real pair while they arrive. Under
+ * the old mixer every insert walked one chain of all of them. */
+static void colliding_pairs_leave_the_agent_serving(void **state)
+{
+    lars_client_t *c = client();
+    lars_host_t h;
+    unsigned pings;
+    int fds[3];
+
+    route_change("add", 303, 1, "10.3.3.1", 3003);
+    wait_succ(c, 303, 1, &h);
+    for (int i = 0; i < 3; i++) {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(base_port + i)};
+        int size = 1 << 20;
+
+        fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        assert_true(fds[i] >= 0);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+    }
+    pings = harness_count(agent, "WATCHDOG=1");
+    for (int32_t i = 0; i < 50000; i++) {
+        uint64_t k = colliding_key((size_t)i);
+        int32_t modid = (int32_t)(k >> 32), cmdid = (int32_t)k;
+
+        send_get_host(fds[((uint32_t)modid + (uint32_t)cmdid) % 3], i, modid, cmdid);
+        if (i % 5000 == 4999) {
+            int r = LARS_NOEXIST;
+            for (int t = 0; t < 20 && r != LARS_SUCC; t++)
+                r = lars_get_host(c, 303, 1, &h);
+            assert_int_equal(r, LARS_SUCC);
+            usleep(10 * 1000);
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    /* Still pinged: every shard's loop stays alive. */
+    assert_true(harness_wait_count(agent, "WATCHDOG=1", pings + 2, WAIT_MS));
+    assert_int_equal(lars_get_host(c, 303, 1, &h), LARS_SUCC);
+    lars_close(c);
+}
+
 /* A second agent whose lars-dns is a plain listener of the test: nothing
  * connects until a pair is pulled; then a lars-dns that accepts and closes
  * at once (one at its max_conns) sees a few attempts, not one per 100 ms. */
@@ -382,6 +428,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forged_timecost_is_capped),
         cmocka_unit_test(a_million_unknown_pairs_are_evicted),
+        cmocka_unit_test(colliding_pairs_leave_the_agent_serving),
         cmocka_unit_test(dns_connection_is_lazy_and_backs_off),
     };
 
