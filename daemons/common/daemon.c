@@ -82,6 +82,28 @@ static void usage(FILE *out, const lars_daemon_ops_t *ops)
             "  -V, --version       print the version\n"
             "  -h, --help          print this help\n",
             ops->name, ops->summary ? ops->summary : "", LARS_CONF_DIR, ops->name, LARS_EX_CONFIG);
+    fprintf(out, "\nConfig keys (default; see docs/configuration.md):\n");
+    for (size_t i = 0; i < ops->nkeys; i++) {
+        const lars_conf_key_t *k = &ops->keys[i];
+
+        fprintf(out, "  %-32s ", k->path);
+        switch (k->type) {
+        case LARS_CONF_INT:
+            fprintf(out, "%lld", (long long)k->def_int);
+            break;
+        case LARS_CONF_FLOAT:
+            fprintf(out, "%g", k->def_float);
+            break;
+        case LARS_CONF_BOOL:
+            fprintf(out, "%s", k->def_int ? "true" : "false");
+            break;
+        case LARS_CONF_STRING:
+        case LARS_CONF_STRING_LIST:
+            fprintf(out, "\"%s\"", k->def_str ? k->def_str : "");
+            break;
+        }
+        fprintf(out, "  %s\n", k->help ? k->help : "");
+    }
 }
 
 enum { OPT_CHECK_CONFIG = 0x100 };
