@@ -180,7 +180,7 @@ static sample_t measure(harness_t *h)
 /* ------------------------------------------------------------ attacks -- */
 
 typedef struct attack {
-    const char *name, *what;
+    const char *name, *what, *steps; /* steps: what `requests` counts */
     void (*run)(struct attack *a);
     atomic_bool stop;
     uint64_t conns, requests; /* what the attacker did, for the report */
@@ -509,10 +509,10 @@ static bool bench_attack(harness_t *h, attack_t *a)
     double pa = median(p99[1], rounds), pb = median(p99[0], rounds);
     double sa = median(rss, rounds), sb = median(rss_before, rounds);
     double rr = median(rate_r, rounds), pr = median(p99_r, rounds);
-    printf("edge: %s (%s; %" PRIu64 " connections, %" PRIu64 " requests or steps): get_route "
+    printf("edge: %s (%s; %" PRIu64 " connections, %" PRIu64 " %s): get_route "
            "%.0f req/s (no attack %.0f, ratio %.2f), p99 %.0f us (no attack %.0f, ratio %.2f), "
            "lars-dns VmRSS %.0f KiB (%.0f before the attack), VmHWM so far %ld KiB%s\n",
-           a->name, a->what, a->conns, a->requests, ra, rb, rr, pa, pb, pr, sa, sb, hwm,
+           a->name, a->what, a->conns, a->requests, a->steps, ra, rb, rr, pa, pb, pr, sa, sb, hwm,
            ok ? "" : "; FAILED: a round did not measure");
     printf("edge: %s: lars-dns STATUS after it: %s\n", a->name,
            harness_last_status(h, status, sizeof(status)));
@@ -539,20 +539,25 @@ static attack_t attacks[] = {
     {.name = "idle_flood",
      .what = "2000 idle connections from 127.0.0.2, those closed reopened, max_conns_per_source "
              "512, first_frame_timeout_ms 1000",
+     .steps = "requests",
      .run = attack_idle_flood},
     {.name = "sub_flood",
      .what = "one connection asking 1,000,000 distinct pairs 2000 at a time, max_subs_per_conn "
              "100000",
+     .steps = "requests",
      .run = attack_sub_flood},
     {.name = "trickle",
      .what = "200 connections trickling a frame at one byte per 100 ms, first_frame_timeout_ms "
              "1000",
+     .steps = "rounds of one byte to each",
      .run = attack_trickle},
     {.name = "non_reader",
      .what = "4 connections writing requests and never reading, max_output_bytes 4259840",
+     .steps = "requests written",
      .run = attack_non_reader},
     {.name = "colliding",
      .what = "one connection subscribing 80,000 pairs colliding under the old mixer",
+     .steps = "requests",
      .run = attack_colliding},
 };
 #define NATTACKS (sizeof(attacks) / sizeof(attacks[0]))
