@@ -1,5 +1,5 @@
 #!/bin/bash
-# `make bench`: runs every benchmark (reactor, dns, agent, reporter) one
+# `make bench`: runs every benchmark (reactor, dns, agent, reporter, edge) one
 # after the other, keeps their human-readable output in
 # $BUILD/bench/bench.log, and turns their RESULT lines into
 # bench/RESULTS.md (bench/collect.sh). A benchmark that fails is recorded
@@ -13,7 +13,7 @@ make=${MAKE:-make}
 build=${BUILD:-build}
 quick=${BENCH_QUICK:-0}
 [ "$quick" = 0 ] && quick=
-list=${BENCH_ONLY:-reactor dns agent reporter}
+list=${BENCH_ONLY:-reactor dns agent reporter edge}
 log=$build/bench/bench.log
 mkdir -p "$build/bench"
 
